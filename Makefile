@@ -1,0 +1,58 @@
+# Stockroom: `make run` to try it, `make test` to check it. Needs only python3 and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run setup test lint format bench clean help
+
+help:
+	@echo "make run    - install, migrate, load demo data, start web + worker + beat"
+	@echo "make test   - install test dependencies and run the whole test suite"
+	@echo "make lint   - ruff and a missing-migrations check"
+	@echo "make bench  - run the benchmarks under bench/ (prints figures)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when the dependency pins change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) install -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install -c constraints.txt -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo
+	$(MANAGE) collectstatic --noinput -v 0
+
+run: setup
+	@echo ""
+	@echo "  Stockroom is starting at http://127.0.0.1:$(PORT)/admin/"
+	@echo "  Demo logins: admin/inventree (superuser), allaccess/nolimits, reader/readonly, engineer/partsonly"
+	@echo "  Stop with Ctrl+C."
+	@echo ""
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile -p $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.installed-dev
+	@for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python "$$script"; done
+
+clean:
+	rm -rf $(VENV) var

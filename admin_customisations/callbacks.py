@@ -1,0 +1,56 @@
+"""Callbacks named in config/unfold.py: environment badge and sidebar navigation."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+
+
+def environment_callback(request):
+    """Badge shown in the header: ("Demo", "info") or ("Production", "danger")."""
+    label = settings.ENVIRONMENT_LABEL
+    return [label, "danger" if settings.PRODUCTION else "info"]
+
+
+def environment_title_prefix(request):
+    """Prefix for the browser tab title, so demo tabs are distinguishable."""
+    return None if settings.PRODUCTION else f"[{settings.ENVIRONMENT_LABEL}]"
+
+
+def _registered_models():
+    return {
+        f"{model._meta.app_label}.{model._meta.model_name}": (model, model_admin)
+        for model, model_admin in admin.site._registry.items()
+    }
+
+
+def sidebar_navigation(request):
+    """Build unfold's sidebar from ``SIDEBAR_GROUPS`` for this request's user.
+
+    A model appears when its admin is registered and the user may view it;
+    a group appears when it has at least one model.
+    """
+    from config.unfold import SIDEBAR_GROUPS
+
+    registered = _registered_models()
+    navigation = []
+    for title, entries in SIDEBAR_GROUPS:
+        items = []
+        for key, icon in entries:
+            if key not in registered:
+                continue
+            model, model_admin = registered[key]
+            if not model_admin.has_view_or_change_permission(request):
+                continue
+            opts = model._meta
+            try:
+                link = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            except NoReverseMatch:
+                continue
+            items.append(
+                {"title": opts.verbose_name_plural.capitalize(), "icon": icon, "link": link}
+            )
+        if items:
+            navigation.append(
+                {"title": title, "separator": True, "collapsible": True, "items": items}
+            )
+    return navigation

@@ -1,0 +1,15 @@
+"""Site-wide Celery tasks."""
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+
+@shared_task(name="stockroom.health_check")
+def health_check() -> dict:
+    """Prove a worker is alive and can reach the database."""
+    return {
+        "status": "ok",
+        "users": get_user_model().objects.count(),
+        "checked_at": timezone.now().isoformat(),
+    }

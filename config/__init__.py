@@ -1,0 +1,5 @@
+"""Stockroom project configuration; loads the Celery app with Django."""
+
+from config.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,98 @@
+"""The UNFOLD settings dict: site identity, environment badge and sidebar.
+
+The sidebar is declared here as groups of admin models (``app_label.model``);
+``admin_customisations.callbacks.sidebar_navigation`` turns it into unfold's
+navigation per request, keeping only models that are registered and that the
+user may view, and dropping groups left empty. New apps fill their group by
+registering their admins; nothing else needs to change.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+# (group title, [(app_label.model_name, icon), ...]); icons are Material Symbols names.
+SIDEBAR_GROUPS = [
+    (
+        _("Parts & BOMs"),
+        [
+            ("inventory.partcategory", "account_tree"),
+            ("inventory.part", "category"),
+            ("inventory.partparametertemplate", "tune"),
+            ("builds.bomitem", "schema"),
+        ],
+    ),
+    (
+        _("Stock"),
+        [
+            ("inventory.stocklocation", "location_on"),
+            ("inventory.stockitem", "inventory_2"),
+            ("inventory.stockitemtracking", "timeline"),
+        ],
+    ),
+    (
+        _("Builds"),
+        [
+            ("builds.buildorder", "precision_manufacturing"),
+        ],
+    ),
+    (
+        _("Purchasing"),
+        [
+            ("orders.purchaseorder", "shopping_cart"),
+            ("orders.supplierpart", "local_shipping"),
+            ("orders.manufacturerpart", "factory"),
+        ],
+    ),
+    (
+        _("Sales"),
+        [
+            ("orders.salesorder", "sell"),
+            ("orders.salesordershipment", "package_2"),
+        ],
+    ),
+    (
+        _("Returns"),
+        [
+            ("orders.returnorder", "assignment_return"),
+        ],
+    ),
+    (
+        _("Companies"),
+        [
+            ("orders.company", "apartment"),
+            ("orders.contact", "contacts"),
+            ("orders.address", "home_pin"),
+        ],
+    ),
+    (
+        _("Jobs"),
+        [
+            ("admin_customisations.backgroundjob", "work_history"),
+            ("django_celery_results.taskresult", "task_alt"),
+            ("django_celery_beat.periodictask", "schedule"),
+        ],
+    ),
+    (
+        _("Users & roles"),
+        [
+            ("auth.user", "person"),
+            ("auth.group", "group"),
+        ],
+    ),
+]
+
+UNFOLD = {
+    "SITE_TITLE": "Stockroom",
+    "SITE_HEADER": "Stockroom",
+    "SITE_SUBHEADER": _("Inventory management"),
+    "SITE_SYMBOL": "inventory_2",
+    "SITE_URL": "/admin/",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "ENVIRONMENT": "admin_customisations.callbacks.environment_callback",
+    "ENVIRONMENT_TITLE_PREFIX": "admin_customisations.callbacks.environment_title_prefix",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": "admin_customisations.callbacks.sidebar_navigation",
+    },
+}

@@ -1,0 +1,36 @@
+"""The unfold admin shell: login page, redirect, title, environment badge, sidebar."""
+
+import pytest
+from django.contrib.auth.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_root_redirects_to_the_admin(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+
+
+def test_login_page_is_unfold_and_titled_stockroom(client):
+    response = client.get("/admin/login/")
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Stockroom" in content
+    assert "unfold" in content  # unfold's stylesheet/scripts, not the stock admin
+
+
+def test_index_shows_environment_badge_and_sidebar_groups(admin_client_root):
+    content = admin_client_root.get("/admin/").content.decode()
+    assert "Demo" in content
+    assert "Jobs" in content
+    assert "/admin/admin_customisations/backgroundjob/" in content
+    assert "Users &amp; roles" in content
+
+
+def test_sidebar_hides_models_the_user_cannot_view(client):
+    user = User.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    client.force_login(user)
+    content = client.get("/admin/").content.decode()
+    assert "/admin/admin_customisations/backgroundjob/" not in content
+    assert "/admin/auth/user/" not in content
