@@ -70,6 +70,11 @@ try:
     ENVIRONMENT_LABEL = env.str(
         "STOCKROOM_ENVIRONMENT_LABEL", default="Production" if PRODUCTION else "Demo"
     )
+    # Stock rules (see docs/stock.md)
+    STOCK_DELETE_DEPLETED_DEFAULT = strict_bool("STOCK_DELETE_DEPLETED_DEFAULT", default=True)
+    STOCK_ALLOW_OUT_OF_STOCK_TRANSFER = strict_bool(
+        "STOCK_ALLOW_OUT_OF_STOCK_TRANSFER", default=False
+    )
 except ConfigurationError as error:
     fail(str(error))
 except ValueError as error:  # e.g. SQLITE_BUSY_TIMEOUT=soon
@@ -102,8 +107,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_results",
     "django_celery_beat",
-    "treebeard",
     "admin_customisations",
+    "inventory",
+    "orders",
 ]
 
 MIDDLEWARE = [

@@ -25,3 +25,69 @@ class BackgroundJobFactory(factory.django.DjangoModelFactory):
     created_by = factory.SubFactory(UserFactory)
     total = 10
     done = 3
+
+
+class PartCategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.PartCategory"
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class StockLocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.StockLocation"
+
+    name = factory.Sequence(lambda n: f"Location {n}")
+
+
+class PartFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Part"
+
+    name = factory.Sequence(lambda n: f"Part {n}")
+    ipn = factory.Sequence(lambda n: f"IPN-{n:05d}")
+    description = "A test part"
+    category = factory.SubFactory(PartCategoryFactory)
+
+
+class PartParameterTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.PartParameterTemplate"
+
+    name = factory.Sequence(lambda n: f"Parameter {n}")
+    units = "Ω"
+
+
+class PartParameterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.PartParameter"
+
+    part = factory.SubFactory(PartFactory)
+    template = factory.SubFactory(PartParameterTemplateFactory)
+    data = "100"
+
+
+class StockItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.StockItem"
+
+    part = factory.SubFactory(PartFactory)
+    location = factory.SubFactory(StockLocationFactory)
+    quantity = 10
+
+
+class StockItemTrackingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.StockItemTracking"
+
+    item = factory.SubFactory(StockItemFactory)
+    tracking_type = 1  # CREATED
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Company"
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    is_customer = True

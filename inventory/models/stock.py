@@ -1,0 +1,288 @@
+"""Stock: locations, stock items and their tracking timeline."""
+
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from inventory.choices import AVAILABLE_STATUSES, StockHistoryCode, StockStatus
+from inventory.models.parts import TREE_HISTORY_EXCLUDED
+from inventory.models.tree import TreeNode
+
+SERIAL_INT_MAX = 2**31 - 1
+
+
+class StockLocation(TreeNode):
+    """A place stock is kept ("Warehouse/Aisle 3/Shelf B")."""
+
+    external = models.BooleanField(
+        "external",
+        default=False,
+        help_text="Stock here is held outside the company (e.g. at a subcontractor).",
+    )
+
+    history = HistoricalRecords(excluded_fields=TREE_HISTORY_EXCLUDED)
+
+    class Meta(TreeNode.Meta):
+        verbose_name = "stock location"
+        constraints = TreeNode.tree_constraints("stocklocation")
+
+    structural_conflict_message = (
+        "Cannot be made structural while stock items are stored in it directly."
+    )
+
+    def has_direct_members(self) -> bool:
+        return self.stock_items.exists()
+
+
+class StockItemQuerySet(models.QuerySet):
+    def in_stock(self):
+        """Items that count as stock on hand. The only definition of "in stock" (DESIGN.md §2)."""
+        return self.filter(
+            quantity__gt=0,
+            status__in=AVAILABLE_STATUSES,
+            belongs_to__isnull=True,
+            customer__isnull=True,
+            is_building=False,
+        )
+
+    def expired(self, today=None):
+        """In-stock items whose expiry date has passed (expiring today is not expired)."""
+        return self.in_stock().filter(expiry_date__lt=today or timezone.localdate())
+
+    def in_location_subtree(self, location):
+        return self.filter(location__tree_path__startswith=location.tree_path)
+
+    def in_category_subtree(self, category):
+        return self.filter(part__category__tree_path__startswith=category.tree_path)
+
+
+def serial_to_int(serial: str) -> int:
+    """Integer used to sort serials: the first run of digits, clipped to 2^31-1 (0 if none)."""
+    match = re.search(r"\d+", serial or "")
+    if not match:
+        return 0
+    return min(int(match.group()), SERIAL_INT_MAX)
+
+
+class StockItem(models.Model):
+    """A physical quantity of one part: a batch, a serialized unit, a reel..."""
+
+    part = models.ForeignKey(
+        "inventory.Part", verbose_name="part", on_delete=models.PROTECT, related_name="stock_items"
+    )
+    quantity = models.DecimalField("quantity", max_digits=15, decimal_places=5, default=Decimal(1))
+    location = models.ForeignKey(
+        StockLocation,
+        verbose_name="location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stock_items",
+    )
+    serial = models.CharField("serial number", max_length=100, blank=True)
+    serial_int = models.PositiveIntegerField("serial (numeric)", default=0, editable=False)
+    batch = models.CharField("batch code", max_length=100, blank=True)
+    status = models.PositiveSmallIntegerField(
+        "status", choices=StockStatus.choices, default=StockStatus.OK
+    )
+    expiry_date = models.DateField("expiry date", null=True, blank=True)
+    purchase_price = models.DecimalField(
+        "purchase price",
+        max_digits=19,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Unit purchase price.",
+    )
+    purchase_price_currency = models.CharField(
+        "currency", max_length=3, blank=True, help_text="ISO 4217 code, e.g. EUR."
+    )
+    customer = models.ForeignKey(
+        "orders.Company",
+        verbose_name="customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_stock",
+        limit_choices_to={"is_customer": True},
+    )
+    belongs_to = models.ForeignKey(
+        "self",
+        verbose_name="installed in",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="installed_items",
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="split from",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="split_children",
+    )
+    is_building = models.BooleanField(
+        "in production", default=False, help_text="A build output not yet completed."
+    )
+    delete_on_deplete = models.BooleanField(
+        "delete when depleted",
+        default=True,
+        help_text="Delete this item when its quantity reaches zero.",
+    )
+    notes = models.TextField("notes", blank=True)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+    updated = models.DateTimeField("updated", auto_now=True, db_index=True)
+    stocktake_date = models.DateField("last stocktake", null=True, blank=True)
+    stocktake_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="stocktake by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = StockItemQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["part__name", "serial_int", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=0), name="stockitem_quantity_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(serial="") | models.Q(quantity=1),
+                name="stockitem_serialized_quantity_one",
+            ),
+            models.UniqueConstraint(
+                fields=["part", "serial"],
+                condition=~models.Q(serial=""),
+                name="stockitem_unique_part_serial",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["part", "status"], name="stockitem_part_status_idx"),
+            models.Index(fields=["serial"], name="stockitem_serial_idx"),
+            models.Index(fields=["batch"], name="stockitem_batch_idx"),
+            models.Index(fields=["expiry_date"], name="stockitem_expiry_idx"),
+        ]
+
+    def __str__(self):
+        if self.is_serialized:
+            return f"{self.part.name} #{self.serial}"
+        return f"{self.quantity.normalize():f} × {self.part.name}"
+
+    def save(self, *args, **kwargs):
+        self.serial_int = serial_to_int(self.serial)
+        if self.serial:
+            self.delete_on_deplete = False
+        super().save(*args, **kwargs)
+
+    @property
+    def is_serialized(self) -> bool:
+        return bool(self.serial.strip()) and self.quantity == 1
+
+    @property
+    def is_in_stock(self) -> bool:
+        """Same-row version of StockItemQuerySet.in_stock, for one loaded item."""
+        return (
+            self.quantity > 0
+            and self.status in AVAILABLE_STATUSES
+            and self.belongs_to_id is None
+            and self.customer_id is None
+            and not self.is_building
+        )
+
+    @property
+    def is_expired(self) -> bool:
+        return bool(
+            self.expiry_date and self.is_in_stock and self.expiry_date < timezone.localdate()
+        )
+
+    def clean(self):
+        super().clean()
+        self.serial = (self.serial or "").strip()
+        errors = {}
+        part = self.part if self.part_id else None
+        if self.quantity is not None and self.quantity < 0:
+            errors["quantity"] = "Quantity cannot be negative."
+        if self.serial and self.quantity != 1:
+            errors["quantity"] = "A serialized item must have quantity 1."
+        if part is not None:
+            if part.virtual:
+                errors["part"] = f"'{part}' is virtual: it cannot hold stock."
+            if part.trackable and self.quantity is not None and self.quantity != int(self.quantity):
+                errors["quantity"] = f"'{part}' is trackable: quantity must be a whole number."
+            if self.serial and serial_conflicts(part, [self.serial], exclude_pk=self.pk):
+                errors["serial"] = (
+                    f"Serial number {self.serial} already exists for '{part.variant_family()}' or its variants."
+                )
+        if self.location_id and self.location.structural:
+            errors["location"] = (
+                f"'{self.location}' is a structural location: choose one of its sub-locations."
+            )
+        if self.belongs_to_id and self.belongs_to_id == self.pk:
+            errors["belongs_to"] = "An item cannot be installed in itself."
+        if errors:
+            raise ValidationError(errors)
+
+
+def variant_family_part_ids(part) -> list[int]:
+    """Ids of every part in ``part``'s variant family (the root template and all its variants)."""
+    from inventory.models.parts import Part
+
+    root = part.variant_family()
+    ids, frontier = {root.pk}, [root.pk]
+    while frontier:
+        frontier = list(Part.objects.filter(variant_of__in=frontier).values_list("pk", flat=True))
+        frontier = [pk for pk in frontier if pk not in ids]
+        ids.update(frontier)
+    return sorted(ids)
+
+
+def serial_conflicts(part, serials, exclude_pk=None) -> list[str]:
+    """Serials from ``serials`` already used within the part's variant family."""
+    qs = StockItem.objects.filter(
+        part_id__in=variant_family_part_ids(part), serial__in=list(serials)
+    )
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return sorted(set(qs.values_list("serial", flat=True)))
+
+
+class StockItemTracking(models.Model):
+    """One entry in a stock item's timeline, written only by the stock services."""
+
+    item = models.ForeignKey(
+        StockItem, verbose_name="stock item", on_delete=models.CASCADE, related_name="tracking"
+    )
+    tracking_type = models.PositiveSmallIntegerField("type", choices=StockHistoryCode.choices)
+    date = models.DateTimeField("date", default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="user",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    notes = models.CharField("notes", max_length=500, blank=True)
+    deltas = models.JSONField("details", default=dict, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-pk"]
+        verbose_name = "stock tracking entry"
+        verbose_name_plural = "stock tracking entries"
+        indexes = [models.Index(fields=["item", "-date"], name="stocktracking_item_date_idx")]
+
+    def __str__(self):
+        return f"{self.get_tracking_type_display()} ({self.date:%Y-%m-%d %H:%M})"

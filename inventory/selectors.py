@@ -1,0 +1,88 @@
+"""Read-side helpers: annotated querysets for lists, dashboards and exports.
+
+Every figure is an annotation computed in the same query (no per-row queries).
+"""
+
+from decimal import Decimal
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from inventory.models import Part, PartCategory, StockItem, StockLocation
+
+QUANTITY = DecimalField(max_digits=20, decimal_places=5)
+
+
+def _sum_quantity(items) -> Coalesce:
+    subquery = items.order_by().values("part").annotate(total=Sum("quantity")).values("total")[:1]
+    return Coalesce(
+        Subquery(subquery, output_field=QUANTITY), Value(Decimal(0)), output_field=QUANTITY
+    )
+
+
+def _count(qs) -> Coalesce:
+    subquery = (
+        qs.order_by().annotate(_g=Value(1)).values("_g").annotate(n=Count("pk")).values("n")[:1]
+    )
+    return Coalesce(Subquery(subquery, output_field=IntegerField()), Value(0))
+
+
+def allocated_quantity_expression():
+    """Stock of the part allocated to builds and sales orders (filled in by those apps)."""
+    return Value(Decimal(0), output_field=QUANTITY)
+
+
+def on_order_quantity_expression():
+    """Open purchase-order quantity not yet received (filled in by the orders app)."""
+    return Value(Decimal(0), output_field=QUANTITY)
+
+
+def parts_with_stock(queryset=None):
+    """Parts annotated with ``in_stock``, ``allocated``, ``available``, ``on_order`` and ``low_stock``."""
+    queryset = Part.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        in_stock=_sum_quantity(StockItem.objects.in_stock().filter(part=OuterRef("pk"))),
+        allocated=allocated_quantity_expression(),
+        on_order=on_order_quantity_expression(),
+    ).annotate(
+        available=ExpressionWrapper(F("in_stock") - F("allocated"), output_field=QUANTITY),
+        low_stock=ExpressionWrapper(
+            Q(minimum_stock__gt=0) & Q(in_stock__lt=F("minimum_stock")), output_field=BooleanField()
+        ),
+    )
+
+
+def categories_with_counts(queryset=None):
+    """Categories annotated with ``part_count`` (whole subtree) and ``child_count``."""
+    queryset = PartCategory.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        part_count=_count(
+            Part.objects.filter(category__tree_path__startswith=OuterRef("tree_path"))
+        ),
+        child_count=_count(PartCategory.objects.filter(parent=OuterRef("pk"))),
+    )
+
+
+def locations_with_counts(queryset=None):
+    """Locations annotated with ``item_count`` (in-stock items in the whole subtree) and ``child_count``."""
+    queryset = StockLocation.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        item_count=_count(
+            StockItem.objects.in_stock().filter(
+                location__tree_path__startswith=OuterRef("tree_path")
+            )
+        ),
+        child_count=_count(StockLocation.objects.filter(parent=OuterRef("pk"))),
+    )

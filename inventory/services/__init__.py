@@ -1,0 +1,1 @@
+"""Inventory services: every write to parts and stock goes through these functions."""

@@ -1,0 +1,20 @@
+"""Part and category services."""
+
+from django.db import transaction
+
+from inventory.models import Part, PartCategory
+from inventory.services.common import delete_with_history, lock, save_with_history
+
+
+@transaction.atomic
+def part_category_delete(*, category, user) -> None:
+    """Delete a category; its sub-categories and parts move up to its parent (or to none)."""
+    category = lock(PartCategory, category.pk)
+    parent = category.parent
+    for child in category.children.all():
+        child.parent = parent
+        save_with_history(child, user=user, reason=f"Parent category {category.name} deleted")
+    for part in Part.objects.filter(category=category):
+        part.category = parent
+        save_with_history(part, user=user, reason=f"Category {category.name} deleted")
+    delete_with_history(category, user=user, reason="Deleted")
