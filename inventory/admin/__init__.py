@@ -1,0 +1,3 @@
+"""Inventory admin: one module per admin."""
+
+from inventory.admin import categories, locations, parameters, parts, stock, tracking  # noqa: F401

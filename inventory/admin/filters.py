@@ -1,0 +1,100 @@
+"""Changelist filters shared by the inventory admins."""
+
+from django.db.models import Q
+from unfold.contrib.filters.admin import DropdownFilter, RadioFilter
+
+from inventory.models import PartCategory, StockItem, StockLocation
+
+
+class SubtreeFilter(DropdownFilter):
+    """Filter by a tree node and everything below it (one prefix query)."""
+
+    tree_model = None
+    lookup = ""  # path to the tree node's tree_path from the filtered model
+
+    def lookups(self, request, model_admin):
+        return list(self.tree_model.objects.order_by("pathstring").values_list("pk", "pathstring"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value or not str(value).isdigit():
+            return queryset
+        node = self.tree_model.objects.filter(pk=value).only("tree_path").first()
+        if node is None:
+            return queryset.none()
+        return queryset.filter(**{f"{self.lookup}__startswith": node.tree_path})
+
+
+class PartCategorySubtreeFilter(SubtreeFilter):
+    title = "category (incl. sub-categories)"
+    parameter_name = "category"
+    tree_model = PartCategory
+    lookup = "category__tree_path"
+
+
+class StockPartCategorySubtreeFilter(PartCategorySubtreeFilter):
+    lookup = "part__category__tree_path"
+
+
+class LocationSubtreeFilter(SubtreeFilter):
+    title = "location (incl. sub-locations)"
+    parameter_name = "location"
+    tree_model = StockLocation
+    lookup = "location__tree_path"
+
+
+class YesNoFilter(RadioFilter):
+    """A yes/no filter; subclasses define ``condition`` (a Q or callable on the queryset)."""
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def condition(self):
+        raise NotImplementedError
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(self.condition())
+        if self.value() == "no":
+            return queryset.exclude(self.condition())
+        return queryset
+
+
+class LowStockFilter(YesNoFilter):
+    title = "low stock"
+    parameter_name = "low_stock"
+
+    def condition(self):
+        return Q(low_stock=True)
+
+
+class HasStockFilter(YesNoFilter):
+    title = "has stock"
+    parameter_name = "has_stock"
+
+    def condition(self):
+        return Q(in_stock__gt=0)
+
+
+class InStockFilter(YesNoFilter):
+    title = "in stock"
+    parameter_name = "in_stock"
+
+    def condition(self):
+        return Q(pk__in=StockItem.objects.in_stock().values("pk"))
+
+
+class ExpiredFilter(YesNoFilter):
+    title = "expired"
+    parameter_name = "expired"
+
+    def condition(self):
+        return Q(pk__in=StockItem.objects.expired().values("pk"))
+
+
+class SerializedFilter(YesNoFilter):
+    title = "serialized"
+    parameter_name = "serialized"
+
+    def condition(self):
+        return ~Q(serial="")

@@ -1,0 +1,135 @@
+"""Stock item admin: list, filters, create-through-service, timeline, actions."""
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html
+from unfold.decorators import display
+
+from admin_customisations.actions import dry_run
+from admin_customisations.base import StockroomModelAdmin
+from inventory.admin.filters import (
+    ExpiredFilter,
+    InStockFilter,
+    LocationSubtreeFilter,
+    SerializedFilter,
+    StockPartCategorySubtreeFilter,
+)
+from inventory.admin.stock_actions import STOCK_ACTIONS
+from inventory.admin.timeline import render_timeline
+from inventory.choices import STOCK_STATUS_COLOURS
+from inventory.models import StockItem
+from inventory.services.common import fmt
+from inventory.services.stock import stock_item_create
+from inventory.services.stock_edits import EDITABLE_FIELDS, stock_item_update
+
+CREATE_FIELDS = [
+    "part", "quantity", "location", "serials", "batch", "status", "expiry_date",
+    "purchase_price", "purchase_price_currency", "notes", "delete_on_deplete",
+]
+
+
+class StockItemCreateForm(forms.ModelForm):
+    """Creating stock goes through ``stock_item_create`` (tracking, serials, defaults)."""
+
+    serials = forms.CharField(
+        required=False, max_length=5000,
+        help_text="For trackable parts: one item per serial, e.g. 1-10, 15, 20+. The count must equal the quantity.",
+    )
+
+    class Meta:
+        model = StockItem
+        fields = [f for f in CREATE_FIELDS if f != "serials"]
+
+    def service_kwargs(self, user) -> dict:
+        data = self.cleaned_data
+        kwargs = {f: data.get(f) for f in CREATE_FIELDS if f not in {"part", "quantity"}}
+        kwargs["serials"] = data.get("serials") or ""
+        kwargs["purchase_price_currency"] = data.get("purchase_price_currency") or ""
+        return {"part": data["part"], "quantity": data["quantity"], "user": user, **kwargs}
+
+    def _post_clean(self):
+        # Validation is the service's (dry run in clean()); the model instance is not saved from this form.
+        pass
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and data.get("part") and data.get("quantity") is not None:
+            dry_run(self, lambda: stock_item_create(**self.service_kwargs(self.user)))
+        return data
+
+
+@admin.register(StockItem)
+class StockItemAdmin(StockroomModelAdmin):
+    list_display = ["part_link", "quantity_display", "location_path", "serial", "batch", "status_badge", "expiry_date"]
+    list_display_links = ["quantity_display"]
+    list_select_related = ["part", "location"]
+    list_filter = [
+        LocationSubtreeFilter, StockPartCategorySubtreeFilter, "status",
+        InStockFilter, ExpiredFilter, SerializedFilter,
+    ]
+    search_fields = ["part__name", "part__ipn", "serial", "batch"]
+    search_help_text = "Part name or IPN, serial number, batch code"
+    autocomplete_fields = ["part", "location", "customer", "belongs_to"]
+    actions = STOCK_ACTIONS
+    readonly_fields = [
+        "part", "quantity", "location", "serial", "status", "customer", "belongs_to", "parent",
+        "is_building", "stocktake_date", "stocktake_user", "created_at", "updated", "timeline",
+    ]
+    fieldsets = [
+        (None, {"fields": ["part", "quantity", "location", "serial", "status"]}),
+        ("Details", {"fields": list(EDITABLE_FIELDS)}),
+        ("Where it is", {"fields": ["customer", "belongs_to", "parent", "is_building"]}),
+        ("Stocktake", {"fields": ["stocktake_date", "stocktake_user", "created_at", "updated"]}),
+        ("Timeline", {"fields": ["timeline"]}),
+    ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = StockItemCreateForm
+            kwargs["fields"] = [f for f in CREATE_FIELDS if f != "serials"]
+            form = super().get_form(request, obj, change=change, **kwargs)
+            form.user = request.user
+            return form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": CREATE_FIELDS})]
+        return self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            stock_item_update(
+                item=obj, user=request.user, **{f: form.cleaned_data[f] for f in EDITABLE_FIELDS if f in form.cleaned_data}
+            )
+            return
+        created = stock_item_create(**form.service_kwargs(request.user))
+        obj.pk = created[0].pk
+        obj.__dict__.update(created[0].__dict__)
+        if len(created) > 1:
+            self.message_user(request, f"Created {len(created)} serialized items.")
+
+    @display(description="part", ordering="part__name")
+    def part_link(self, item):
+        return f"{item.part.ipn} | {item.part.name}" if item.part.ipn else item.part.name
+
+    @display(description="quantity", ordering="quantity")
+    def quantity_display(self, item):
+        return f"#{item.serial}" if item.is_serialized else fmt(item.quantity)
+
+    @display(description="location", ordering="location__pathstring")
+    def location_path(self, item):
+        return item.location.pathstring if item.location_id else "–"
+
+    @display(description="status", ordering="status", label={v.label: c for v, c in STOCK_STATUS_COLOURS.items()})
+    def status_badge(self, item):
+        return item.get_status_display()
+
+    @display(description="timeline (newest first)")
+    def timeline(self, item):
+        if item is None or item.pk is None:
+            return "–"
+        return format_html("{}", render_timeline(item))
