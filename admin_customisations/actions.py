@@ -55,7 +55,9 @@ def _unfold_widget(field):
 
 def autocomplete(model, field_name):
     """An autocomplete widget for choosing what ``model.field_name`` points at."""
-    return AutocompleteSelect(model._meta.get_field(field_name), admin.site, attrs={"style": "width: 100%"})
+    return AutocompleteSelect(
+        model._meta.get_field(field_name), admin.site, attrs={"style": "width: 100%"}
+    )
 
 
 def add_service_error(form, error: ValidationError, prefix: str = "") -> None:
@@ -83,7 +85,9 @@ def form_action(*, name, description, form_class, apply, permission="change", on
         form = form_class(request.POST if submitted else None, queryset=queryset)
         selection_error = None
         if one_at_a_time and queryset.count() != 1:
-            selection_error = f"Select exactly one {queryset.model._meta.verbose_name} for this action."
+            selection_error = (
+                f"Select exactly one {queryset.model._meta.verbose_name} for this action."
+            )
         else:
             try:
                 form.clean_selection(queryset)
@@ -135,7 +139,7 @@ def per_item(service, *, verb: str):
     return run
 
 
-class _DryRunRollback(Exception):
+class _DryRunRollbackError(Exception):
     pass
 
 
@@ -148,8 +152,8 @@ def dry_run(form, call) -> None:
     try:
         with transaction.atomic():
             call()
-            raise _DryRunRollback
-    except _DryRunRollback:
+            raise _DryRunRollbackError
+    except _DryRunRollbackError:
         pass
     except ValidationError as error:
         add_service_error(form, error)

@@ -31,13 +31,23 @@ ADMIN_CASES: dict[str, AdminCase] = {
     "admin_customisations.backgroundjob": AdminCase(
         make=factories.BackgroundJobFactory, list_text=lambda job: job.name
     ),
-    "inventory.partcategory": AdminCase(make=factories.PartCategoryFactory, list_text=lambda c: c.name),
-    "inventory.stocklocation": AdminCase(make=factories.StockLocationFactory, list_text=lambda c: c.name),
+    "inventory.partcategory": AdminCase(
+        make=factories.PartCategoryFactory, list_text=lambda c: c.name
+    ),
+    "inventory.stocklocation": AdminCase(
+        make=factories.StockLocationFactory, list_text=lambda c: c.name
+    ),
     "inventory.part": AdminCase(make=factories.PartFactory, list_text=lambda p: p.ipn),
-    "inventory.partparametertemplate": AdminCase(make=factories.PartParameterTemplateFactory, list_text=lambda t: t.name),
-    "inventory.stockitem": AdminCase(make=factories.StockItemFactory, list_text=lambda i: i.location.pathstring),
+    "inventory.partparametertemplate": AdminCase(
+        make=factories.PartParameterTemplateFactory, list_text=lambda t: t.name
+    ),
+    "inventory.stockitem": AdminCase(
+        make=factories.StockItemFactory, list_text=lambda i: i.location.pathstring
+    ),
     "inventory.stockitemtracking": AdminCase(
-        make=factories.StockItemTrackingFactory, list_text=lambda t: t.item.part.name, importable=False
+        make=factories.StockItemTrackingFactory,
+        list_text=lambda t: t.item.part.name,
+        importable=False,
     ),
     "orders.company": AdminCase(make=factories.CompanyFactory, list_text=lambda c: c.name),
 }

@@ -17,8 +17,14 @@ class PartCategoryAdmin(TreeAdmin):
     list_filter = ["structural", "level"]
     autocomplete_fields = ["parent", "default_location"]
     fields = [
-        "breadcrumbs", "name", "description", "parent", "structural",
-        "default_location", "default_keywords", "child_links",
+        "breadcrumbs",
+        "name",
+        "description",
+        "parent",
+        "structural",
+        "default_location",
+        "default_keywords",
+        "child_links",
     ]
     count_field = "part_count"
     count_label = "parts"

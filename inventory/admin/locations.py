@@ -17,7 +17,8 @@ ITEMS_SHOWN = 20
 
 class MoveAllItemsForm(ActionForm):
     destination = forms.ModelChoiceField(
-        StockLocation.objects.all(), widget=autocomplete(StockItem, "location"),
+        StockLocation.objects.all(),
+        widget=autocomplete(StockItem, "location"),
         help_text="Every in-stock item stored directly in the selected locations moves here.",
     )
     notes = forms.CharField(required=False, max_length=500)
@@ -26,7 +27,10 @@ class MoveAllItemsForm(ActionForm):
 def move_all_items(*, request, queryset, data):
     moved = sum(
         stock_location_move_items(
-            location=location, destination=data["destination"], user=request.user, notes=data["notes"]
+            location=location,
+            destination=data["destination"],
+            user=request.user,
+            notes=data["notes"],
         )
         for location in queryset
     )
@@ -35,16 +39,34 @@ def move_all_items(*, request, queryset, data):
 
 @admin.register(StockLocation)
 class StockLocationAdmin(TreeAdmin):
-    list_display = ["indented_name", "description", "items_link", "children_link", "structural", "external"]
+    list_display = [
+        "indented_name",
+        "description",
+        "items_link",
+        "children_link",
+        "structural",
+        "external",
+    ]
     list_filter = ["structural", "external", "level"]
-    fields = ["breadcrumbs", "name", "description", "parent", "structural", "external", "child_links", "items_here"]
+    fields = [
+        "breadcrumbs",
+        "name",
+        "description",
+        "parent",
+        "structural",
+        "external",
+        "child_links",
+        "items_here",
+    ]
     readonly_fields = ["breadcrumbs", "child_links", "items_here"]
     count_field = "item_count"
     count_label = "items"
     actions = [
         form_action(
-            name="move_all_items", description="Move all items to another location",
-            form_class=MoveAllItemsForm, apply=move_all_items,
+            name="move_all_items",
+            description="Move all items to another location",
+            form_class=MoveAllItemsForm,
+            apply=move_all_items,
         )
     ]
 
@@ -63,14 +85,20 @@ class StockLocationAdmin(TreeAdmin):
     def items_here(self, location):
         if location is None or location.pk is None:
             return "–"
-        items = list(StockItem.objects.filter(location=location).select_related("part")[: ITEMS_SHOWN + 1])
+        items = list(
+            StockItem.objects.filter(location=location).select_related("part")[: ITEMS_SHOWN + 1]
+        )
         if not items:
             return "No stock items stored directly here."
         rows = format_html_join(
             format_html("<br>"),
             '<a href="{}">{}</a> ({})',
             (
-                (reverse("admin:inventory_stockitem_change", args=[i.pk]), str(i), i.get_status_display())
+                (
+                    reverse("admin:inventory_stockitem_change", args=[i.pk]),
+                    str(i),
+                    i.get_status_display(),
+                )
                 for i in items[:ITEMS_SHOWN]
             ),
         )

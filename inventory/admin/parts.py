@@ -31,14 +31,46 @@ class PartAdmin(StockroomModelAdmin):
     list_display = ["ipn", "name", "revision", "category_path", "flags", "stock_figure", "active"]
     list_display_links = ["ipn", "name"]
     list_select_related = ["category"]
-    list_filter = [PartCategorySubtreeFilter, LowStockFilter, HasStockFilter, "active", *FLAGS, "locked"]
+    list_filter = [
+        PartCategorySubtreeFilter,
+        LowStockFilter,
+        HasStockFilter,
+        "active",
+        *FLAGS,
+        "locked",
+    ]
     search_fields = ["name", "ipn", "keywords", "description"]
     autocomplete_fields = ["category", "variant_of", "revision_of", "default_location"]
     readonly_fields = ["stock_summary", "created_at", "created_by"]
     inlines = [PartParameterInline]
     fieldsets = [
-        (None, {"fields": ["name", "ipn", "revision", "revision_of", "description", "keywords", "category", "link"]}),
-        ("Stock", {"fields": ["stock_summary", "units", "minimum_stock", "default_location", "default_expiry"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "ipn",
+                    "revision",
+                    "revision_of",
+                    "description",
+                    "keywords",
+                    "category",
+                    "link",
+                ]
+            },
+        ),
+        (
+            "Stock",
+            {
+                "fields": [
+                    "stock_summary",
+                    "units",
+                    "minimum_stock",
+                    "default_location",
+                    "default_expiry",
+                ]
+            },
+        ),
         ("Type", {"fields": [*FLAGS, "variant_of", "active", "locked"]}),
         ("Notes", {"fields": ["notes", "created_at", "created_by"], "classes": ["collapse"]}),
     ]
@@ -81,5 +113,9 @@ class PartAdmin(StockroomModelAdmin):
         url = reverse("admin:inventory_stockitem_changelist")
         return format_html(
             '{} in stock in {} items (<a href="{}?part__id__exact={}">all {} stock items</a>)',
-            fmt(total), in_stock.count(), url, part.pk, items.count(),
+            fmt(total),
+            in_stock.count(),
+            url,
+            part.pk,
+            items.count(),
         )

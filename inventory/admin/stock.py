@@ -23,8 +23,17 @@ from inventory.services.stock import stock_item_create
 from inventory.services.stock_edits import EDITABLE_FIELDS, stock_item_update
 
 CREATE_FIELDS = [
-    "part", "quantity", "location", "serials", "batch", "status", "expiry_date",
-    "purchase_price", "purchase_price_currency", "notes", "delete_on_deplete",
+    "part",
+    "quantity",
+    "location",
+    "serials",
+    "batch",
+    "status",
+    "expiry_date",
+    "purchase_price",
+    "purchase_price_currency",
+    "notes",
+    "delete_on_deplete",
 ]
 
 
@@ -32,7 +41,8 @@ class StockItemCreateForm(forms.ModelForm):
     """Creating stock goes through ``stock_item_create`` (tracking, serials, defaults)."""
 
     serials = forms.CharField(
-        required=False, max_length=5000,
+        required=False,
+        max_length=5000,
         help_text="For trackable parts: one item per serial, e.g. 1-10, 15, 20+. The count must equal the quantity.",
     )
 
@@ -60,20 +70,44 @@ class StockItemCreateForm(forms.ModelForm):
 
 @admin.register(StockItem)
 class StockItemAdmin(StockroomModelAdmin):
-    list_display = ["part_link", "quantity_display", "location_path", "serial", "batch", "status_badge", "expiry_date"]
+    list_display = [
+        "part_link",
+        "quantity_display",
+        "location_path",
+        "serial",
+        "batch",
+        "status_badge",
+        "expiry_date",
+    ]
     list_display_links = ["quantity_display"]
     list_select_related = ["part", "location"]
     list_filter = [
-        LocationSubtreeFilter, StockPartCategorySubtreeFilter, "status",
-        InStockFilter, ExpiredFilter, SerializedFilter,
+        LocationSubtreeFilter,
+        StockPartCategorySubtreeFilter,
+        "status",
+        InStockFilter,
+        ExpiredFilter,
+        SerializedFilter,
     ]
     search_fields = ["part__name", "part__ipn", "serial", "batch"]
     search_help_text = "Part name or IPN, serial number, batch code"
     autocomplete_fields = ["part", "location", "customer", "belongs_to"]
     actions = STOCK_ACTIONS
     readonly_fields = [
-        "part", "quantity", "location", "serial", "status", "customer", "belongs_to", "parent",
-        "is_building", "stocktake_date", "stocktake_user", "created_at", "updated", "timeline",
+        "part",
+        "quantity",
+        "location",
+        "serial",
+        "status",
+        "customer",
+        "belongs_to",
+        "parent",
+        "is_building",
+        "stocktake_date",
+        "stocktake_user",
+        "created_at",
+        "updated",
+        "timeline",
     ]
     fieldsets = [
         (None, {"fields": ["part", "quantity", "location", "serial", "status"]}),
@@ -103,7 +137,9 @@ class StockItemAdmin(StockroomModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             stock_item_update(
-                item=obj, user=request.user, **{f: form.cleaned_data[f] for f in EDITABLE_FIELDS if f in form.cleaned_data}
+                item=obj,
+                user=request.user,
+                **{f: form.cleaned_data[f] for f in EDITABLE_FIELDS if f in form.cleaned_data},
             )
             return
         created = stock_item_create(**form.service_kwargs(request.user))
@@ -124,7 +160,11 @@ class StockItemAdmin(StockroomModelAdmin):
     def location_path(self, item):
         return item.location.pathstring if item.location_id else "–"
 
-    @display(description="status", ordering="status", label={v.label: c for v, c in STOCK_STATUS_COLOURS.items()})
+    @display(
+        description="status",
+        ordering="status",
+        label={v.label: c for v, c in STOCK_STATUS_COLOURS.items()},
+    )
     def status_badge(self, item):
         return item.get_status_display()
 

@@ -21,8 +21,11 @@ class TreeAdmin(StockroomModelAdmin):
     count_field = ""
     count_label = ""
 
-    def members_url(self, node) -> str:
-        raise NotImplementedError
+    def get_deleted_objects(self, objs, request):
+        # Children and members are moved up to the parent by the delete service, not deleted,
+        # so their PROTECT foreign keys do not block the deletion.
+        deleted, model_count, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        return deleted, model_count, perms_needed, []
 
     @display(description="name", ordering="pathstring")
     def indented_name(self, node):
@@ -38,7 +41,9 @@ class TreeAdmin(StockroomModelAdmin):
         if not node.child_count:
             return "–"
         url = reverse(f"admin:{node._meta.app_label}_{node._meta.model_name}_changelist")
-        return format_html('<a href="{}?parent__id__exact={}">{}</a>', url, node.pk, node.child_count)
+        return format_html(
+            '<a href="{}?parent__id__exact={}">{}</a>', url, node.pk, node.child_count
+        )
 
     @display(description="path")
     def breadcrumbs(self, node):
@@ -61,11 +66,16 @@ class TreeAdmin(StockroomModelAdmin):
         return format_html_join(
             format_html("<br>"),
             '<a href="{}">{}</a> ({} {})',
-            ((self._change_url(c), c.name, getattr(c, self.count_field), self.count_label) for c in children),
+            (
+                (self._change_url(c), c.name, getattr(c, self.count_field), self.count_label)
+                for c in children
+            ),
         )
 
     def _change_url(self, node):
-        return reverse(f"admin:{node._meta.app_label}_{node._meta.model_name}_change", args=[node.pk])
+        return reverse(
+            f"admin:{node._meta.app_label}_{node._meta.model_name}_change", args=[node.pk]
+        )
 
     def get_queryset_with_counts(self):
         raise NotImplementedError

@@ -177,7 +177,7 @@ class StockItem(models.Model):
     def __str__(self):
         if self.is_serialized:
             return f"{self.part.name} #{self.serial}"
-        return f"{self.quantity.normalize():f} × {self.part.name}"
+        return f"{Decimal(str(self.quantity)).normalize():f} × {self.part.name}"
 
     def save(self, *args, **kwargs):
         self.serial_int = serial_to_int(self.serial)

@@ -7,7 +7,14 @@ from inventory.choices import StockHistoryCode
 from inventory.models import StockItem, StockItemTracking
 from inventory.services.common import lock, save_with_history
 
-EDITABLE_FIELDS = ("batch", "expiry_date", "purchase_price", "purchase_price_currency", "notes", "delete_on_deplete")
+EDITABLE_FIELDS = (
+    "batch",
+    "expiry_date",
+    "purchase_price",
+    "purchase_price_currency",
+    "notes",
+    "delete_on_deplete",
+)
 
 
 @transaction.atomic
@@ -15,7 +22,9 @@ def stock_item_update(*, item, user, **changes) -> StockItem:
     """Change descriptive fields of an item; records one EDITED entry listing what changed."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ValidationError(f"These fields cannot be edited directly: {', '.join(sorted(unknown))}.")
+        raise ValidationError(
+            f"These fields cannot be edited directly: {', '.join(sorted(unknown))}."
+        )
     item = lock(StockItem, item.pk)
     changed = {}
     for field, value in changes.items():
@@ -27,7 +36,9 @@ def stock_item_update(*, item, user, **changes) -> StockItem:
     item.full_clean()
     save_with_history(item, user=user, reason="Edited: " + ", ".join(changed))
     StockItemTracking.objects.create(
-        item=item, tracking_type=StockHistoryCode.EDITED, user=user if getattr(user, "pk", None) else None,
+        item=item,
+        tracking_type=StockHistoryCode.EDITED,
+        user=user if getattr(user, "pk", None) else None,
         deltas=changed,
     )
     return item

@@ -8,6 +8,15 @@ from orders.models import Company
 
 @admin.register(Company)
 class CompanyAdmin(StockroomModelAdmin):
-    list_display = ["name", "email", "phone", "currency", "is_supplier", "is_manufacturer", "is_customer", "active"]
+    list_display = [
+        "name",
+        "email",
+        "phone",
+        "currency",
+        "is_supplier",
+        "is_manufacturer",
+        "is_customer",
+        "active",
+    ]
     list_filter = ["is_supplier", "is_manufacturer", "is_customer", "active"]
     search_fields = ["name", "description", "email"]
