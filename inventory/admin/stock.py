@@ -95,7 +95,7 @@ class StockItemAdmin(StockroomModelAdmin):
     actions = STOCK_ACTIONS
     readonly_fields = [
         "part",
-        "quantity",
+        "quantity_display",
         "location",
         "serial",
         "status",
@@ -110,7 +110,7 @@ class StockItemAdmin(StockroomModelAdmin):
         "timeline",
     ]
     fieldsets = [
-        (None, {"fields": ["part", "quantity", "location", "serial", "status"]}),
+        (None, {"fields": ["part", "quantity_display", "location", "serial", "status"]}),
         ("Details", {"fields": list(EDITABLE_FIELDS)}),
         ("Where it is", {"fields": ["customer", "belongs_to", "parent", "is_building"]}),
         ("Stocktake", {"fields": ["stocktake_date", "stocktake_user", "created_at", "updated"]}),
