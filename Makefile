@@ -37,7 +37,7 @@ run: setup
 	@echo "  Demo logins: admin/inventree (superuser), allaccess/nolimits, reader/readonly, engineer/partsonly"
 	@echo "  Stop with Ctrl+C."
 	@echo ""
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile -p $(PORT)
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile -p $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
