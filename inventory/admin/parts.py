@@ -25,6 +25,16 @@ class PartParameterInline(TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("template", "part")
 
+    # A locked part's parameters are frozen: no adding, editing or deleting rows.
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not (obj and obj.locked)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj and obj.locked)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and obj.locked)
+
 
 @admin.register(Part)
 class PartAdmin(StockroomModelAdmin):

@@ -1,6 +1,7 @@
 """Parts: categories, parts, parameter templates and parameter values."""
 
 import math
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -191,12 +192,20 @@ class Part(models.Model):
                 errors["variant_of"] = (
                     f"'{self.variant_of}' is not a template part, so it cannot have variants."
                 )
+            elif self.pk and self._variant_loop():
+                errors["variant_of"] = (
+                    f"'{self.variant_of}' is itself a variant of this part: that would make a loop."
+                )
         if self.revision_of_id:
             root = self.revision_of
             if root.pk == self.pk:
                 errors["revision_of"] = "A part cannot be a revision of itself."
             elif root.revision_of_id:
                 errors["revision_of"] = f"'{root}' is itself a revision; choose the original part."
+            elif self.pk and Part.objects.filter(revision_of=self.pk).exists():
+                errors["revision_of"] = (
+                    "This part has revisions of its own, so it cannot be a revision of another part."
+                )
             elif root.is_template:
                 errors["revision_of"] = "Template parts cannot have revisions."
             elif not self.revision:
@@ -215,6 +224,16 @@ class Part(models.Model):
             errors["trackable"] = "Virtual parts hold no stock, so they cannot be trackable."
         if errors:
             raise ValidationError(errors)
+
+    def _variant_loop(self) -> bool:
+        """Whether following ``variant_of`` upwards from the chosen template comes back here."""
+        seen, current = set(), self.variant_of_id
+        while current is not None and current not in seen:
+            if current == self.pk:
+                return True
+            seen.add(current)
+            current = Part.objects.filter(pk=current).values_list("variant_of", flat=True).first()
+        return False
 
     def variant_family(self):
         """Root template of this part's variant family (itself when it has none)."""
@@ -271,10 +290,17 @@ class PartParameterTemplate(models.Model):
             raise ValidationError(errors)
 
 
+# "1,000" and "12,345.5": commas only as thousands separators (so "4,7" is not read as 47)
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
 def parse_number(text: str) -> float | None:
     """The numeric value of a parameter, or None when it is not a finite number."""
     try:
-        value = float(text.strip().replace(",", ""))
+        text = text.strip()
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+        value = float(text)
     except (ValueError, AttributeError):
         return None
     return value if math.isfinite(value) else None

@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 
 PATHSTRING_MAX = 250
 PATH_SEPARATOR = "/"
+DERIVED_FIELDS = ("pathstring", "tree_path", "level")
 
 
 def clip_pathstring(path: str) -> str:
@@ -62,11 +63,13 @@ class TreeNode(models.Model):
 
     @transaction.atomic
     def save(self, *args, **kwargs):
+        # the parent's paths as stored now (an in-memory parent may be stale)
+        parent_paths = self._parent_paths()
         if self.pk is None:
             # tree_path needs our id: insert, then set the derived fields without a second history row
-            self.pathstring, self.tree_path, self.level = self._computed_paths()
+            self.pathstring, self.tree_path, self.level = self._computed_paths(parent_paths)
             super().save(*args, **kwargs)
-            self.pathstring, self.tree_path, self.level = self._computed_paths()
+            self.pathstring, self.tree_path, self.level = self._computed_paths(parent_paths)
             type(self).objects.filter(pk=self.pk).update(
                 pathstring=self.pathstring, tree_path=self.tree_path, level=self.level
             )
@@ -74,7 +77,10 @@ class TreeNode(models.Model):
         old_path = (
             type(self).objects.filter(pk=self.pk).values_list("tree_path", "pathstring").first()
         )
-        self.pathstring, self.tree_path, self.level = self._computed_paths()
+        self.pathstring, self.tree_path, self.level = self._computed_paths(parent_paths)
+        if kwargs.get("update_fields") is not None:
+            # the derived fields follow name/parent even on a partial save
+            kwargs["update_fields"] = {*kwargs["update_fields"], *DERIVED_FIELDS}
         super().save(*args, **kwargs)
         if old_path and old_path != (self.tree_path, self.pathstring):
             self._update_descendants(*old_path)
@@ -106,7 +112,8 @@ class TreeNode(models.Model):
         if self.parent_id and self.pk:
             if self.parent_id == self.pk:
                 raise ValidationError({"parent": "An entry cannot be its own parent."})
-            if f"/{self.pk}/" in (self.parent.tree_path or ""):
+            parent_paths = self._parent_paths()
+            if parent_paths and f"/{self.pk}/" in parent_paths[1]:
                 raise ValidationError(
                     {"parent": "An entry cannot be moved below one of its own children."}
                 )
@@ -130,14 +137,25 @@ class TreeNode(models.Model):
     def subtree(self):
         return type(self).objects.subtree_of(self)
 
-    def _computed_paths(self) -> tuple[str, str, int]:
-        parent = self.parent
-        if parent is None:
-            return clip_pathstring(self.name), f"/{self.pk}/", 0
+    def _parent_paths(self) -> tuple[str, str, int] | None:
+        """(pathstring, tree_path, level) of the parent as stored, or None for a top-level node."""
+        if self.parent_id is None:
+            return None
         return (
-            clip_pathstring(f"{parent.pathstring}{PATH_SEPARATOR}{self.name}"),
-            f"{parent.tree_path}{self.pk}/",
-            parent.level + 1,
+            type(self)
+            .objects.filter(pk=self.parent_id)
+            .values_list("pathstring", "tree_path", "level")
+            .first()
+        )
+
+    def _computed_paths(self, parent_paths) -> tuple[str, str, int]:
+        if parent_paths is None:
+            return clip_pathstring(self.name), f"/{self.pk}/", 0
+        pathstring, tree_path, level = parent_paths
+        return (
+            clip_pathstring(f"{pathstring}{PATH_SEPARATOR}{self.name}"),
+            f"{tree_path}{self.pk}/",
+            level + 1,
         )
 
     def _update_descendants(self, old_tree_path: str, old_pathstring: str) -> None:

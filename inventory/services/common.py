@@ -37,7 +37,20 @@ def to_quantity(value, *, field: str = "quantity", allow_zero: bool = False) -> 
         )
     if quantity != quantity.quantize(Decimal("0.00001")):
         raise ValidationError({field: "Quantity can have at most 5 decimal places."})
+    check_quantity_fits(quantity, field=field)
     return quantity
+
+
+# quantity columns are DECIMAL(15, 5): at most 10 digits before the point
+QUANTITY_LIMIT = Decimal(10) ** 10
+
+
+def check_quantity_fits(quantity: Decimal, *, field: str = "quantity") -> None:
+    """Refuse a quantity the database column cannot store (instead of a database error)."""
+    if abs(quantity) >= QUANTITY_LIMIT:
+        raise ValidationError(
+            {field: f"Quantity is too large (must be less than {QUANTITY_LIMIT:,.0f})."}
+        )
 
 
 def fmt(quantity: Decimal) -> str:
@@ -55,3 +68,30 @@ def lock(model, pk):
         raise ValidationError(
             f"This {model._meta.verbose_name} no longer exists (deleted by someone else?)."
         ) from None
+
+
+def prepare_tree_node_delete(node, *, members_exist: bool, members: str) -> None:
+    """Check that ``node``'s children and members can move up to its parent, then free its name.
+
+    Refuses (ValidationError) when a child would clash by name with a node already at the
+    parent's level, or when members would land in a structural parent. The node's name is
+    then set aside (it can never clash: real names cannot contain "/"), so that a child
+    called like the node itself can take its place.
+    """
+    model = type(node)
+    parent = node.parent
+    siblings = model.objects.filter(parent=parent).exclude(pk=node.pk)
+    taken = {name.lower() for name in siblings.values_list("name", flat=True)}
+    clashes = sorted(c.name for c in node.children.all() if c.name.lower() in taken)
+    if clashes:
+        where = f"'{parent}'" if parent else "the top level"
+        raise ValidationError(
+            f"Cannot delete '{node}': {', '.join(clashes)} would move to {where}, "
+            "which already has an entry with that name. Rename or move them first."
+        )
+    if members_exist and parent is not None and parent.structural:
+        raise ValidationError(
+            f"Cannot delete '{node}': its {members} would move to '{parent}', which is "
+            "structural. Move them first."
+        )
+    model.objects.filter(pk=node.pk).update(name=f"/deleted/{node.pk}")

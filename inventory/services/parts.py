@@ -3,7 +3,12 @@
 from django.db import transaction
 
 from inventory.models import Part, PartCategory
-from inventory.services.common import delete_with_history, lock, save_with_history
+from inventory.services.common import (
+    delete_with_history,
+    lock,
+    prepare_tree_node_delete,
+    save_with_history,
+)
 
 
 @transaction.atomic
@@ -11,6 +16,9 @@ def part_category_delete(*, category, user) -> None:
     """Delete a category; its sub-categories and parts move up to its parent (or to none)."""
     category = lock(PartCategory, category.pk)
     parent = category.parent
+    prepare_tree_node_delete(
+        category, members_exist=Part.objects.filter(category=category).exists(), members="parts"
+    )
     for child in category.children.all():
         child.parent = parent
         save_with_history(child, user=user, reason=f"Parent category {category.name} deleted")

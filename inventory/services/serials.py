@@ -26,6 +26,10 @@ def parse_serials(expression, quantity: int, next_serial: int = 1) -> list[str]:
     tokens = [t for t in tokens if t]
     if not tokens:
         raise ValidationError({"serials": "Enter serial numbers, e.g. 1-10, 15, 20+."})
+    if quantity > MAX_SERIALS:
+        raise ValidationError(
+            {"serials": f"At most {MAX_SERIALS} serial numbers can be assigned at once."}
+        )
     serials: list[str] = []
     fill_from = None
     for token in tokens:
@@ -41,6 +45,10 @@ def parse_serials(expression, quantity: int, next_serial: int = 1) -> list[str]:
         elif match := _FILL.match(token):
             start = int(match.group(1))
             if match.group(2):
+                if int(match.group(2)) >= MAX_SERIALS:
+                    raise ValidationError(
+                        {"serials": f"'{token}' is too large (at most {MAX_SERIALS} serials)."}
+                    )
                 serials.extend(str(n) for n in range(start, start + int(match.group(2)) + 1))
             elif fill_from is not None:
                 raise ValidationError({"serials": "Only one open-ended 'N+' term is allowed."})
@@ -54,6 +62,10 @@ def parse_serials(expression, quantity: int, next_serial: int = 1) -> list[str]:
             )
         else:
             serials.append(token)
+        if len(serials) > MAX_SERIALS:
+            raise ValidationError(
+                {"serials": f"The expression gives more than {MAX_SERIALS} serial numbers."}
+            )
     if fill_from is not None:
         position, start = fill_from
         missing = quantity - len(serials)

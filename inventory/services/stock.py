@@ -22,9 +22,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from inventory.choices import StockHistoryCode, StockStatus
-from inventory.models import StockItem, StockItemTracking, StockLocation
+from inventory.models import Part, StockItem, StockItemTracking, StockLocation
 from inventory.models.stock import serial_conflicts, variant_family_part_ids
-from inventory.services.common import delete_with_history, fmt, lock, save_with_history, to_quantity
+from inventory.services.common import (
+    check_quantity_fits,
+    delete_with_history,
+    fmt,
+    lock,
+    prepare_tree_node_delete,
+    save_with_history,
+    to_quantity,
+)
 from inventory.services.serials import parse_serials
 
 H = StockHistoryCode
@@ -84,6 +92,13 @@ def _why_not_in_stock(item) -> str:
     if item.is_building:
         return "it is a build output still in production"
     return f"its status is {item.get_status_display()}"
+
+
+def _to_status(status) -> StockStatus:
+    try:
+        return StockStatus(int(status))
+    except (TypeError, ValueError):
+        raise ValidationError({"status": f"'{status}' is not a stock status."}) from None
 
 
 def _deplete_if_empty(item, user, reason) -> StockItem | None:
@@ -215,6 +230,8 @@ def _new_serials(part, expression, quantity) -> list[str]:
         )
     if quantity != int(quantity):
         raise ValidationError({"quantity": "Serialized stock needs a whole-number quantity."})
+    # serials are unique per variant family: one family assigns serials at a time
+    lock(Part, part.variant_family().pk)
     serial_list = parse_serials(expression, int(quantity), next_serial=_next_serial_number(part))
     taken = serial_conflicts(part, serial_list)
     if taken:
@@ -232,6 +249,7 @@ def stock_item_add(*, item, quantity, user, notes="") -> StockItem:
     quantity = to_quantity(quantity)
     _check_not_serialized(item, "added to")
     _check_whole(item, quantity)
+    check_quantity_fits(item.quantity + quantity)
     item.quantity += quantity
     save_with_history(item, user=user, reason=f"Added {fmt(quantity)}")
     _track(item, H.STOCK_ADD, user, notes, added=fmt(quantity), quantity=fmt(item.quantity))
@@ -268,9 +286,11 @@ def stock_item_count(*, item, quantity, user, notes="", status=None) -> StockIte
             }
         )
     deltas = {"quantity": fmt(quantity), "previous_quantity": fmt(item.quantity)}
-    if status is not None and int(status) != item.status:
+    if status is not None:
+        status = _to_status(status)
+    if status is not None and status != item.status:
         deltas.update(status=int(status), previous_status=item.status)
-        item.status = int(status)
+        item.status = status
     item.quantity = quantity
     item.stocktake_date = timezone.localdate()
     item.stocktake_user = user if getattr(user, "pk", None) else None
@@ -369,17 +389,26 @@ def stock_items_merge(*, items, user, location=None, notes="") -> StockItem:
 
     Purchase price becomes the quantity-weighted average of the items that have one.
     """
-    items = list(items)
+    items = list(dict.fromkeys(items))  # the same item chosen twice counts once
     if len(items) < 2:
         raise ValidationError("Choose at least two stock items to merge.")
-    locked = {
-        i.pk: i for i in StockItem.objects.select_for_update().filter(pk__in=[i.pk for i in items])
+    locked = {  # locked in id order, so overlapping merges at once cannot deadlock
+        i.pk: i
+        for i in StockItem.objects.select_for_update()
+        .filter(pk__in=[i.pk for i in items])
+        .order_by("pk")
     }
     if len(locked) != len({i.pk for i in items}):
         raise ValidationError("Some of the chosen stock items no longer exist.")
-    ordered = [locked[i.pk] for i in dict.fromkeys(items)]
+    ordered = [locked[i.pk] for i in items]
     target, others = ordered[0], ordered[1:]
     problems = [f"{i} {why}" for i in ordered for check, why in MERGE_BLOCKERS if check(i)]
+    holders = set(
+        StockItem.objects.filter(belongs_to__in=[i.pk for i in ordered]).values_list(
+            "belongs_to", flat=True
+        )
+    )
+    problems += [f"{i} has other items installed in it" for i in ordered if i.pk in holders]
     if problems:
         raise ValidationError("Cannot merge: " + "; ".join(problems) + ".")
     if len({i.part_id for i in ordered}) > 1:
@@ -392,6 +421,7 @@ def stock_items_merge(*, items, user, location=None, notes="") -> StockItem:
     if location is not None:
         _check_location(location)
     total = sum((i.quantity for i in ordered), Decimal(0))
+    check_quantity_fits(total)
     priced = [i for i in ordered if i.purchase_price is not None]
     if priced:
         currencies = {i.purchase_price_currency for i in priced}
@@ -411,11 +441,17 @@ def stock_items_merge(*, items, user, location=None, notes="") -> StockItem:
     expiries = [i.expiry_date for i in ordered if i.expiry_date]
     target.expiry_date = min(expiries) if expiries else None
     merged = [i.pk for i in others]
+    # the target may have been split from one of the merged items: keep the nearest survivor
+    parent_of = {i.pk: i.parent_id for i in others}
+    while target.parent_id in parent_of:
+        target.parent_id = parent_of.pop(target.parent_id)
     for other in others:
-        StockItem.objects.filter(parent=other).update(parent=target)
-        delete_with_history(other, user=user, reason=f"Merged into item {target.pk}")
+        StockItem.objects.filter(parent=other).exclude(pk=target.pk).update(parent=target)
     save_with_history(target, user=user, reason=f"Merged {len(others)} items")
-    _track(target, H.MERGED_STOCK_ITEMS, user, notes, merged=merged, quantity=fmt(total))
+    for other in others:
+        delete_with_history(other, user=user, reason=f"Merged into item {target.pk}")
+    moved = _location_delta(location) if location is not None else {}
+    _track(target, H.MERGED_STOCK_ITEMS, user, notes, merged=merged, quantity=fmt(total), **moved)
     return target
 
 
@@ -472,10 +508,7 @@ def stock_item_serialize(
 def stock_item_change_status(*, item, status, user, notes="") -> StockItem:
     """Set an item's status (e.g. to Damaged or Quarantined)."""
     item = lock(StockItem, item.pk)
-    try:
-        status = StockStatus(int(status))
-    except (TypeError, ValueError):
-        raise ValidationError({"status": f"'{status}' is not a stock status."}) from None
+    status = _to_status(status)
     if status == item.status:
         raise ValidationError({"status": f"{item} is already {status.label}."})
     previous = item.status
@@ -555,7 +588,13 @@ def stock_item_return_from_customer(*, item, location, user, notes="", merge=Tru
         and parent.status == item.status
         and parent.part_id == item.part_id
     ):
-        return stock_items_merge(items=[parent, item], user=user, notes="Merged back after return")
+        try:
+            with transaction.atomic():
+                return stock_items_merge(
+                    items=[parent, item], user=user, notes="Merged back after return"
+                )
+        except ValidationError:
+            pass  # e.g. prices in different currencies: the item stays a separate item
     return item
 
 
@@ -571,10 +610,15 @@ def _installed_chain(item) -> set[int]:
 @transaction.atomic
 def stock_item_install(*, item, into, user, quantity=None, notes="") -> StockItem:
     """Install (part of) ``item`` into the assembly item ``into``; returns the installed item."""
-    item = lock(StockItem, item.pk)
-    into = lock(StockItem, into.pk)
     if item.pk == into.pk:
         raise ValidationError("An item cannot be installed in itself.")
+    # both rows, in id order (two opposite installs at once must not deadlock)
+    for pk in sorted((item.pk, into.pk)):
+        locked = lock(StockItem, pk)
+        if pk == item.pk:
+            item = locked
+        else:
+            into = locked
     if item.pk in _installed_chain(into):
         raise ValidationError(f"{into} is installed inside {item}: installing would create a loop.")
     _check_in_stock(item, "installed")
@@ -650,6 +694,11 @@ def stock_location_delete(*, location, user) -> None:
     """Delete a location; its sub-locations and items move up to its parent (or to no location)."""
     location = lock(StockLocation, location.pk)
     parent = location.parent
+    prepare_tree_node_delete(
+        location,
+        members_exist=StockItem.objects.filter(location=location).exists(),
+        members="stock items",
+    )
     for child in location.children.all():
         child.parent = parent
         save_with_history(child, user=user, reason=f"Parent location {location.name} deleted")

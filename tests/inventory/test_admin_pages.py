@@ -239,3 +239,13 @@ def test_tracking_admin_is_read_only(admin_client_root):
     )
     assert response.status_code == 403
     assert Part.objects.exists()
+
+
+def test_locked_part_parameters_cannot_be_deleted_in_the_admin(admin_client_root):
+    parameter = factories.PartParameterFactory(data="10")
+    part = parameter.part
+    part.locked = True
+    part.save()
+    content = admin_client_root.get(f"/admin/inventory/part/{part.pk}/change/").content.decode()
+    assert 'name="parameters-0-DELETE"' not in content
+    assert "10" in content
