@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "admin_customisations",
     "inventory",
+    "builds",
     "orders",
 ]
 

@@ -91,3 +91,24 @@ class CompanyFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Company {n}")
     is_customer = True
+
+
+class BomItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "builds.BomItem"
+
+    part = factory.SubFactory(PartFactory, assembly=True)
+    sub_part = factory.SubFactory(PartFactory, component=True)
+    quantity = 1
+
+
+class BuildOrderFactory(factory.django.DjangoModelFactory):
+    """A bare build order row; use builds.services to create one with lines."""
+
+    class Meta:
+        model = "builds.BuildOrder"
+
+    reference = factory.Sequence(lambda n: f"BO-{n + 1:04d}")
+    reference_int = factory.Sequence(lambda n: n + 1)
+    part = factory.SubFactory(PartFactory, assembly=True)
+    quantity = 10

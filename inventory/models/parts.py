@@ -136,6 +136,19 @@ class Part(models.Model):
     locked = models.BooleanField(
         "locked", default=False, help_text="Locked parts cannot have parameters or BOM edited."
     )
+    bom_checksum = models.CharField("BOM checksum", max_length=128, blank=True, editable=False)
+    bom_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="BOM validated by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    bom_checked_date = models.DateTimeField(
+        "BOM validated on", null=True, blank=True, editable=False
+    )
     notes = models.TextField("notes", blank=True)
     link = models.URLField("link", blank=True)
     created_at = models.DateTimeField("created", auto_now_add=True)

@@ -48,6 +48,7 @@ class StockItemQuerySet(models.QuerySet):
             belongs_to__isnull=True,
             customer__isnull=True,
             is_building=False,
+            consumed_by__isnull=True,
         )
 
     def expired(self, today=None):
@@ -127,6 +128,24 @@ class StockItem(models.Model):
         blank=True,
         related_name="split_children",
     )
+    build = models.ForeignKey(
+        "builds.BuildOrder",
+        verbose_name="build",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="outputs",
+        help_text="The build order that produced this item.",
+    )
+    consumed_by = models.ForeignKey(
+        "builds.BuildOrder",
+        verbose_name="consumed by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="consumed_stock",
+        help_text="The build order that used this stock up.",
+    )
     is_building = models.BooleanField(
         "in production", default=False, help_text="A build output not yet completed."
     )
@@ -198,6 +217,7 @@ class StockItem(models.Model):
             and self.belongs_to_id is None
             and self.customer_id is None
             and not self.is_building
+            and self.consumed_by_id is None
         )
 
     @property

@@ -91,6 +91,8 @@ def _why_not_in_stock(item) -> str:
         return f"it is with customer {item.customer}"
     if item.is_building:
         return "it is a build output still in production"
+    if item.consumed_by_id:
+        return f"it was consumed by build {item.consumed_by.reference}"
     return f"its status is {item.get_status_display()}"
 
 
@@ -118,6 +120,7 @@ def _clone(item, *, quantity, user, reason, **overrides) -> StockItem:
     """A new item with ``item``'s attributes (not its identity or serial), saved."""
     fields = (
         "part_id",
+        "build_id",
         "location_id",
         "batch",
         "status",
