@@ -25,3 +25,28 @@ class StockroomModelAdmin(
     list_filter_submit = True
     warn_unsaved_form = True
     compressed_fields = True
+
+    def save_model(self, request, obj, form, change):
+        obj._change_reason = admin_change_reason(form, change)
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        obj._change_reason = "Deleted in the admin"
+        super().delete_model(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        for inline_form in formset.forms:
+            if inline_form.has_changed():
+                adding = inline_form.instance.pk is None
+                inline_form.instance._change_reason = admin_change_reason(inline_form, not adding)
+        for obj in getattr(formset, "deleted_objects", []) or []:
+            obj._change_reason = "Deleted in the admin"
+        super().save_formset(request, form, formset, change)
+
+
+def admin_change_reason(form, change: bool) -> str:
+    """History reason for an admin save: which fields a person changed."""
+    if not change:
+        return "Created in the admin"
+    changed = [form.fields[name].label or name for name in form.changed_data if name in form.fields]
+    return "Changed in the admin: " + (", ".join(str(c) for c in changed) or "no field changes")
