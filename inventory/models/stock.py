@@ -49,6 +49,7 @@ class StockItemQuerySet(models.QuerySet):
             customer__isnull=True,
             is_building=False,
             consumed_by__isnull=True,
+            sales_order__isnull=True,
         )
 
     def expired(self, today=None):
@@ -127,6 +128,32 @@ class StockItem(models.Model):
         null=True,
         blank=True,
         related_name="split_children",
+    )
+    supplier_part = models.ForeignKey(
+        "orders.SupplierPart",
+        verbose_name="supplier part",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stock_items",
+    )
+    purchase_order = models.ForeignKey(
+        "orders.PurchaseOrder",
+        verbose_name="purchase order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="received_stock",
+        help_text="The purchase order this stock was received against.",
+    )
+    sales_order = models.ForeignKey(
+        "orders.SalesOrder",
+        verbose_name="sales order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="shipped_stock",
+        help_text="The sales order this stock was shipped against.",
     )
     build = models.ForeignKey(
         "builds.BuildOrder",
@@ -218,6 +245,7 @@ class StockItem(models.Model):
             and self.customer_id is None
             and not self.is_building
             and self.consumed_by_id is None
+            and self.sales_order_id is None
         )
 
     @property

@@ -91,6 +91,8 @@ def _why_not_in_stock(item) -> str:
         return f"it is with customer {item.customer}"
     if item.is_building:
         return "it is a build output still in production"
+    if item.sales_order_id:
+        return f"it was shipped against {item.sales_order.reference}"
     if item.consumed_by_id:
         return f"it was consumed by build {item.consumed_by.reference}"
     return f"its status is {item.get_status_display()}"
@@ -121,6 +123,9 @@ def _clone(item, *, quantity, user, reason, **overrides) -> StockItem:
     fields = (
         "part_id",
         "build_id",
+        "supplier_part_id",
+        "purchase_order_id",
+        "sales_order_id",
         "location_id",
         "batch",
         "status",
@@ -418,7 +423,7 @@ def stock_items_merge(*, items, user, location=None, notes="") -> StockItem:
         raise ValidationError("Cannot merge: the items are of different parts.")
     if len({i.status for i in ordered}) > 1:
         raise ValidationError("Cannot merge: the items have different statuses.")
-    supplier_parts = {getattr(i, "supplier_part_id", None) for i in ordered}
+    supplier_parts = {i.supplier_part_id for i in ordered}
     if len(supplier_parts) > 1:
         raise ValidationError("Cannot merge: the items come from different supplier parts.")
     if location is not None:
