@@ -20,6 +20,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from inventory.allocations import part_allocated_expression
 from inventory.models import Part, PartCategory, StockItem, StockLocation
 
 QUANTITY = DecimalField(max_digits=20, decimal_places=5)
@@ -40,8 +41,8 @@ def _count(qs) -> Coalesce:
 
 
 def allocated_quantity_expression():
-    """Stock of the part allocated to builds and sales orders (filled in by those apps)."""
-    return Value(Decimal(0), output_field=QUANTITY)
+    """In-stock quantity of the part allocated to builds and sales orders (see inventory.allocations)."""
+    return part_allocated_expression()
 
 
 def on_order_quantity_expression():

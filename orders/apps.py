@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Companies & orders"
+
+    def ready(self):
+        from django.db.models import Q
+
+        from inventory.allocations import AllocationSource, register_allocation_source
+        from orders.choices import SALES_OPEN
+
+        # Sales allocations hold stock until their shipment ships (then the stock leaves).
+        register_allocation_source(
+            AllocationSource(
+                model="orders.SalesOrderAllocation",
+                item_field="item",
+                holding=Q(line__order__status__in=SALES_OPEN)
+                & (Q(shipment__isnull=True) | Q(shipment__shipment_date__isnull=True)),
+            )
+        )

@@ -1,0 +1,124 @@
+"""Stock set aside for builds and sales orders, in one place.
+
+``inventory`` knows nothing of the apps that allocate stock; each registers
+its allocation model here from its AppConfig.ready(). Every figure that needs
+"allocated" (a part's available stock, an item's unallocated quantity, the
+over-allocation check) is computed from these registrations, so a new kind of
+allocation is added once and counted everywhere.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.apps import apps
+from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+QUANTITY = DecimalField(max_digits=20, decimal_places=5)
+
+
+@dataclass(frozen=True)
+class AllocationSource:
+    """A model whose rows hold stock: ``model`` label, its stock-item FK name, and which rows still hold."""
+
+    model: str
+    item_field: str
+    holding: Q
+    quantity_field: str = "quantity"
+
+    def rows(self):
+        return apps.get_model(self.model).objects.filter(self.holding)
+
+
+_SOURCES: dict[str, AllocationSource] = {}
+
+
+def register_allocation_source(source: AllocationSource) -> None:
+    _SOURCES[source.model] = source
+
+
+def allocation_sources() -> list[AllocationSource]:
+    return list(_SOURCES.values())
+
+
+def _sum_subquery(source: AllocationSource, **outer_filter) -> Coalesce:
+    rows = source.rows().filter(**outer_filter).order_by()
+    total = (
+        rows.values(f"{source.item_field}__part")
+        .annotate(t=Sum(source.quantity_field))
+        .values("t")[:1]
+    )
+    return Coalesce(
+        Subquery(total, output_field=QUANTITY), Value(Decimal(0)), output_field=QUANTITY
+    )
+
+
+def item_allocated_expression(item_ref: str = "pk"):
+    """Annotation: quantity of the stock item (OuterRef ``item_ref``) held by all allocations."""
+    expressions = [
+        _sum_subquery(s, **{s.item_field: OuterRef(item_ref)}) for s in allocation_sources()
+    ]
+    return (
+        sum(expressions[1:], expressions[0])
+        if expressions
+        else Value(Decimal(0), output_field=QUANTITY)
+    )
+
+
+def part_allocated_expression(part_ref: str = "pk"):
+    """Annotation: quantity of the part's in-stock items held by all allocations."""
+    from inventory.models import StockItem
+
+    in_stock = StockItem.objects.in_stock().values("pk")
+    expressions = [
+        _sum_subquery(
+            s, **{f"{s.item_field}__part": OuterRef(part_ref), f"{s.item_field}__in": in_stock}
+        )
+        for s in allocation_sources()
+    ]
+    return (
+        sum(expressions[1:], expressions[0])
+        if expressions
+        else Value(Decimal(0), output_field=QUANTITY)
+    )
+
+
+def allocated_by_item(item_ids, *, exclude: tuple = ()) -> dict[int, Decimal]:
+    """{item id: allocated quantity} for the given items (one query per allocation source).
+
+    ``exclude`` is a sequence of (model label, pk) rows to leave out, e.g. the
+    allocation being edited.
+    """
+    totals: dict[int, Decimal] = {}
+    for source in allocation_sources():
+        rows = source.rows().filter(**{f"{source.item_field}__in": list(item_ids)})
+        skip = [pk for label, pk in exclude if label == source.model]
+        if skip:
+            rows = rows.exclude(pk__in=skip)
+        for item_id, total in (
+            rows.order_by().values_list(source.item_field).annotate(t=Sum(source.quantity_field))
+        ):
+            totals[item_id] = totals.get(item_id, Decimal(0)) + total
+    return totals
+
+
+def allocated_by_part(part_ids) -> dict[int, Decimal]:
+    """{part id: allocated quantity of its in-stock items} (one query per allocation source)."""
+    from inventory.models import StockItem
+
+    in_stock = StockItem.objects.in_stock().values("pk")
+    totals: dict[int, Decimal] = {}
+    for source in allocation_sources():
+        rows = source.rows().filter(
+            **{
+                f"{source.item_field}__part__in": list(part_ids),
+                f"{source.item_field}__in": in_stock,
+            }
+        )
+        for part_id, total in (
+            rows.order_by()
+            .values_list(f"{source.item_field}__part")
+            .annotate(t=Sum(source.quantity_field))
+        ):
+            totals[part_id] = totals.get(part_id, Decimal(0)) + total
+    return totals
