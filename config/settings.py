@@ -75,6 +75,10 @@ try:
     STOCK_ALLOW_OUT_OF_STOCK_TRANSFER = strict_bool(
         "STOCK_ALLOW_OUT_OF_STOCK_TRANSFER", default=False
     )
+    # Order reference patterns: Python format with one {ref} placeholder
+    PURCHASE_ORDER_REFERENCE_PATTERN = env.str("PURCHASE_ORDER_REFERENCE_PATTERN", default="PO-{ref:04d}")
+    SALES_ORDER_REFERENCE_PATTERN = env.str("SALES_ORDER_REFERENCE_PATTERN", default="SO-{ref:04d}")
+    RETURN_ORDER_REFERENCE_PATTERN = env.str("RETURN_ORDER_REFERENCE_PATTERN", default="RMA-{ref:04d}")
 except ConfigurationError as error:
     fail(str(error))
 except ValueError as error:  # e.g. SQLITE_BUSY_TIMEOUT=soon
