@@ -1,6 +1,19 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
+
+
+def _sync_roles_after_migrate(sender, app_config, **kwargs):
+    # Permissions are created per app as the signal goes round; sync once, after the last app.
+    if app_config.label != list(apps.get_app_configs())[-1].label:
+        return
+    from admin_customisations.roles import sync_all_groups
+
+    sync_all_groups()
 
 
 class AdminCustomisationsConfig(AppConfig):
     name = "admin_customisations"
     verbose_name = "Jobs"
+
+    def ready(self):
+        post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="stockroom_sync_roles")

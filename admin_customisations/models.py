@@ -54,3 +54,35 @@ class BackgroundJob(models.Model):
     def percent(self) -> int:
         """Progress in whole percent (0 when the size is unknown)."""
         return int(self.done * 100 / self.total) if self.total else 0
+
+
+class GroupRole(models.Model):
+    """What a group may do with one role's models (see admin_customisations/roles.py)."""
+
+    group = models.ForeignKey(
+        "auth.Group", verbose_name="group", on_delete=models.CASCADE, related_name="roles"
+    )
+    role = models.CharField("role", max_length=40)
+    can_view = models.BooleanField("view", default=False)
+    can_add = models.BooleanField("add", default=False)
+    can_change = models.BooleanField("change", default=False)
+    can_delete = models.BooleanField("delete", default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["group", "role"]
+        verbose_name = "group role"
+        constraints = [
+            models.UniqueConstraint(fields=["group", "role"], name="grouprole_unique_group_role")
+        ]
+
+    def __str__(self):
+        return f"{self.group.name}: {self.role} ({', '.join(self.actions()) or 'none'})"
+
+    def actions(self) -> tuple[str, ...]:
+        """The actions this row grants, view implied by any other."""
+        granted = tuple(a for a in ("view", "add", "change", "delete") if getattr(self, f"can_{a}"))
+        if granted and "view" not in granted:
+            granted = ("view", *granted)
+        return granted

@@ -102,12 +102,6 @@ def D(value) -> Decimal:  # noqa: N802 - reads like a literal
     return Decimal(str(value))
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """UserFactory hashes a password per user; the default hasher is slow on purpose."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def user(db):
     return UserFactory(username="stockkeeper")
