@@ -38,7 +38,7 @@ run: setup
 	@echo "  Demo logins: admin/inventree (superuser), allaccess/nolimits, reader/readonly, engineer/partsonly"
 	@echo "  Stop with Ctrl+C."
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile -p $(PORT)
+	STOCK_OWNERSHIP_CONTROL=$${STOCK_OWNERSHIP_CONTROL:-true} PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile -p $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)

@@ -79,6 +79,10 @@ try:
     PURCHASE_ORDER_REFERENCE_PATTERN = env.str("PURCHASE_ORDER_REFERENCE_PATTERN", default="PO-{ref:04d}")
     SALES_ORDER_REFERENCE_PATTERN = env.str("SALES_ORDER_REFERENCE_PATTERN", default="SO-{ref:04d}")
     RETURN_ORDER_REFERENCE_PATTERN = env.str("RETURN_ORDER_REFERENCE_PATTERN", default="RMA-{ref:04d}")
+    # Sales (see docs/sales.md): completing an order makes it Complete (true) or Shipped (false)
+    SALES_ORDER_SHIP_COMPLETE = strict_bool("SALES_ORDER_SHIP_COMPLETE", default=False)
+    # Purchasing (see docs/purchasing.md): complete a placed order once every line is received
+    PURCHASE_ORDER_AUTO_COMPLETE = strict_bool("PURCHASE_ORDER_AUTO_COMPLETE", default=True)
 except ConfigurationError as error:
     fail(str(error))
 except ValueError as error:  # e.g. SQLITE_BUSY_TIMEOUT=soon

@@ -9,6 +9,7 @@ from unfold.decorators import display
 from admin_customisations.actions import ActionForm, autocomplete, form_action
 from inventory.admin.tree import TreeAdmin
 from inventory.models import StockItem, StockLocation
+from inventory.permissions import may_change_location
 from inventory.selectors import locations_with_counts
 from inventory.services.stock import stock_location_delete, stock_location_move_items
 
@@ -72,6 +73,14 @@ class StockLocationAdmin(TreeAdmin):
 
     def get_queryset(self, request):
         return locations_with_counts(super().get_queryset(request))
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_change_location(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or may_change_location(request.user, obj))
 
     def get_queryset_with_counts(self):
         return locations_with_counts()

@@ -18,6 +18,7 @@ from inventory.admin.stock_actions import STOCK_ACTIONS
 from inventory.admin.timeline import render_timeline
 from inventory.choices import STOCK_STATUS_COLOURS
 from inventory.models import StockItem
+from inventory.permissions import may_change_stock_item
 from inventory.services.common import fmt
 from inventory.services.stock import stock_item_create
 from inventory.services.stock_edits import EDITABLE_FIELDS, stock_item_update
@@ -130,6 +131,14 @@ class StockItemAdmin(StockroomModelAdmin):
         if obj is None:
             return [(None, {"fields": CREATE_FIELDS})]
         return self.fieldsets
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_change_stock_item(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or may_change_stock_item(request.user, obj))
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.readonly_fields

@@ -1,6 +1,10 @@
 """Inventory models, re-exported: ``from inventory.models import Part``."""
 
 from inventory.models.parts import Part, PartCategory, PartParameter, PartParameterTemplate
+from inventory.models.permissions import (
+    StockLocationGroupObjectPermission,
+    StockLocationUserObjectPermission,
+)
 from inventory.models.stock import StockItem, StockItemTracking, StockLocation
 
 __all__ = [
@@ -11,4 +15,6 @@ __all__ = [
     "StockItem",
     "StockItemTracking",
     "StockLocation",
+    "StockLocationGroupObjectPermission",
+    "StockLocationUserObjectPermission",
 ]

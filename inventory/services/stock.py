@@ -24,6 +24,7 @@ from django.utils import timezone
 from inventory.choices import StockHistoryCode, StockStatus
 from inventory.models import Part, StockItem, StockItemTracking, StockLocation
 from inventory.models.stock import serial_conflicts, variant_family_part_ids
+from inventory.permissions import check_stock_ownership
 from inventory.services.common import (
     check_quantity_fits,
     delete_with_history,
@@ -56,13 +57,21 @@ def _location_delta(location):
     )
 
 
-def _check_location(location):
+def _lock_owned(item, user):
+    """Lock the item's row and refuse if ownership control says ``user`` may not change it."""
+    item = lock(StockItem, item.pk)
+    check_stock_ownership(user, item.location)
+    return item
+
+
+def _check_location(location, user=None):
     if location is None:
         raise ValidationError({"location": "Choose a destination location."})
     if location.structural:
         raise ValidationError(
             {"location": f"'{location}' is structural: choose one of its sub-locations."}
         )
+    check_stock_ownership(user, location)
 
 
 def _check_not_serialized(item, verb: str):
@@ -183,6 +192,7 @@ def stock_item_create(
         raise ValidationError(
             {"location": f"'{location}' is structural: choose one of its sub-locations."}
         )
+    check_stock_ownership(user, location)
     if expiry_date is None and part.default_expiry:
         expiry_date = timezone.localdate() + timedelta(days=part.default_expiry)
     if delete_on_deplete is None:
@@ -253,7 +263,7 @@ def _new_serials(part, expression, quantity) -> list[str]:
 @transaction.atomic
 def stock_item_add(*, item, quantity, user, notes="") -> StockItem:
     """Receive more of an existing item (not serialized)."""
-    item = lock(StockItem, item.pk)
+    item = _lock_owned(item, user)
     quantity = to_quantity(quantity)
     _check_not_serialized(item, "added to")
     _check_whole(item, quantity)
@@ -267,7 +277,7 @@ def stock_item_add(*, item, quantity, user, notes="") -> StockItem:
 @transaction.atomic
 def stock_item_remove(*, item, quantity, user, notes="") -> StockItem | None:
     """Take stock out of an item. Returns None if the item was depleted and deleted."""
-    item = lock(StockItem, item.pk)
+    item = _lock_owned(item, user)
     quantity = to_quantity(quantity)
     _check_not_serialized(item, "taken from")
     _check_whole(item, quantity)
@@ -284,7 +294,7 @@ def stock_item_remove(*, item, quantity, user, notes="") -> StockItem | None:
 @transaction.atomic
 def stock_item_count(*, item, quantity, user, notes="", status=None) -> StockItem | None:
     """Stocktake: set the counted quantity (and optionally status); negative counts are refused."""
-    item = lock(StockItem, item.pk)
+    item = _lock_owned(item, user)
     quantity = to_quantity(quantity, allow_zero=True)
     _check_whole(item, quantity)
     if item.serial and quantity != 1:
@@ -310,7 +320,7 @@ def stock_item_count(*, item, quantity, user, notes="", status=None) -> StockIte
 @transaction.atomic
 def stock_item_split(*, item, quantity, user, location=None, notes="") -> StockItem:
     """Split ``quantity`` off into a new item (at ``location`` or the same place); returns the new item."""
-    item = lock(StockItem, item.pk)
+    item = _lock_owned(item, user)
     quantity = to_quantity(quantity)
     _check_not_serialized(item, "split off from")
     _check_whole(item, quantity)
@@ -321,7 +331,7 @@ def stock_item_split(*, item, quantity, user, location=None, notes="") -> StockI
             }
         )
     if location is not None:
-        _check_location(location)
+        _check_location(location, user)
     item.quantity -= quantity
     save_with_history(item, user=user, reason=f"Split off {fmt(quantity)}")
     new = _clone(
@@ -350,8 +360,8 @@ def stock_item_move(*, item, location, user, quantity=None, notes="") -> StockIt
 
     Moving to the item's current location records a stock update, not a move.
     """
-    item = lock(StockItem, item.pk)
-    _check_location(location)
+    item = _lock_owned(item, user)
+    _check_location(location, user)
     _check_in_stock(item, "moved")
     if quantity is not None:
         quantity = to_quantity(quantity)
@@ -409,6 +419,7 @@ def stock_items_merge(*, items, user, location=None, notes="") -> StockItem:
     if len(locked) != len({i.pk for i in items}):
         raise ValidationError("Some of the chosen stock items no longer exist.")
     ordered = [locked[i.pk] for i in items]
+    check_stock_ownership(user, *(i.location for i in ordered))
     target, others = ordered[0], ordered[1:]
     problems = [f"{i} {why}" for i in ordered for check, why in MERGE_BLOCKERS if check(i)]
     holders = set(
@@ -427,7 +438,7 @@ def stock_items_merge(*, items, user, location=None, notes="") -> StockItem:
     if len(supplier_parts) > 1:
         raise ValidationError("Cannot merge: the items come from different supplier parts.")
     if location is not None:
-        _check_location(location)
+        _check_location(location, user)
     total = sum((i.quantity for i in ordered), Decimal(0))
     check_quantity_fits(total)
     priced = [i for i in ordered if i.purchase_price is not None]
@@ -472,7 +483,7 @@ def stock_item_serialize(
     ``serials`` is an expression (``1-10, 15, 20+``) or a list; its count must equal the
     quantity and none may be in use in the part's variant family.
     """
-    item = lock(StockItem, item.pk)
+    item = _lock_owned(item, user)
     quantity = to_quantity(quantity)
     _check_not_serialized(item, "serialized from")
     if quantity > item.quantity:
@@ -483,7 +494,7 @@ def stock_item_serialize(
         )
     serial_list = _new_serials(item.part, serials, quantity)
     if location is not None:
-        _check_location(location)
+        _check_location(location, user)
     item.quantity -= quantity
     save_with_history(item, user=user, reason=f"Serialized {len(serial_list)} units")
     created = []
@@ -515,7 +526,7 @@ def stock_item_serialize(
 @transaction.atomic
 def stock_item_change_status(*, item, status, user, notes="") -> StockItem:
     """Set an item's status (e.g. to Damaged or Quarantined)."""
-    item = lock(StockItem, item.pk)
+    item = _lock_owned(item, user)
     status = _to_status(status)
     if status == item.status:
         raise ValidationError({"status": f"{item} is already {status.label}."})
@@ -529,7 +540,7 @@ def stock_item_change_status(*, item, status, user, notes="") -> StockItem:
 @transaction.atomic
 def stock_item_assign_to_customer(*, item, customer, user, quantity=None, notes="") -> StockItem:
     """Send stock to a customer (splitting if partial); it leaves its location."""
-    item = lock(StockItem, item.pk)
+    item = _lock_owned(item, user)
     if customer is None or not customer.is_customer:
         raise ValidationError({"customer": f"'{customer}' is not marked as a customer."})
     _check_in_stock(item, "assigned to a customer")
@@ -567,10 +578,10 @@ def stock_item_return_from_customer(*, item, location, user, notes="", merge=Tru
     If it goes back to where the item it was split from still is, and both can
     merge, it merges back into that item (so total stock is as before).
     """
-    item = lock(StockItem, item.pk)
+    item = _lock_owned(item, user)
     if item.customer_id is None:
         raise ValidationError(f"{item} is not with a customer.")
-    _check_location(location)
+    _check_location(location, user)
     customer = item.customer
     item.customer = None
     item.belongs_to = None
@@ -629,6 +640,7 @@ def stock_item_install(*, item, into, user, quantity=None, notes="") -> StockIte
             into = locked
     if item.pk in _installed_chain(into):
         raise ValidationError(f"{into} is installed inside {item}: installing would create a loop.")
+    check_stock_ownership(user, item.location, into.location)
     _check_in_stock(item, "installed")
     if quantity is not None:
         quantity = to_quantity(quantity)
@@ -662,10 +674,10 @@ def stock_item_install(*, item, into, user, quantity=None, notes="") -> StockIte
 @transaction.atomic
 def stock_item_uninstall(*, item, location, user, notes="") -> StockItem:
     """Remove an installed item from its assembly into ``location``."""
-    item = lock(StockItem, item.pk)
+    item = _lock_owned(item, user)
     if item.belongs_to_id is None:
         raise ValidationError(f"{item} is not installed in another item.")
-    _check_location(location)
+    _check_location(location, user)
     assembly = item.belongs_to
     item.belongs_to = None
     item.location = location
@@ -685,7 +697,7 @@ def stock_item_uninstall(*, item, location, user, notes="") -> StockItem:
 @transaction.atomic
 def stock_location_move_items(*, location, destination, user, notes="") -> int:
     """Move every in-stock item stored directly in ``location`` to ``destination``; returns the count."""
-    _check_location(destination)
+    _check_location(destination, user)
     if destination.pk == location.pk:
         raise ValidationError({"location": "The destination is the same location."})
     moved = 0
@@ -701,6 +713,7 @@ def stock_location_move_items(*, location, destination, user, notes="") -> int:
 def stock_location_delete(*, location, user) -> None:
     """Delete a location; its sub-locations and items move up to its parent (or to no location)."""
     location = lock(StockLocation, location.pk)
+    check_stock_ownership(user, location)
     parent = location.parent
     prepare_tree_node_delete(
         location,

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from inventory.choices import StockHistoryCode
 from inventory.models import StockItem, StockItemTracking
+from inventory.permissions import check_stock_ownership
 from inventory.services.common import lock, save_with_history
 
 EDITABLE_FIELDS = (
@@ -26,6 +27,7 @@ def stock_item_update(*, item, user, **changes) -> StockItem:
             f"These fields cannot be edited directly: {', '.join(sorted(unknown))}."
         )
     item = lock(StockItem, item.pk)
+    check_stock_ownership(user, item.location)
     changed = {}
     for field, value in changes.items():
         if getattr(item, field) != value:
