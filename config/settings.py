@@ -75,6 +75,10 @@ try:
     STOCK_ALLOW_OUT_OF_STOCK_TRANSFER = strict_bool(
         "STOCK_ALLOW_OUT_OF_STOCK_TRANSFER", default=False
     )
+    # Build orders: reference pattern with one {ref} (checked by `manage.py check`, builds.E001);
+    # whether a build can complete while child builds are still open
+    BUILD_REFERENCE_PATTERN = env.str("BUILD_REFERENCE_PATTERN", default="BO-{ref:04d}")
+    BUILDORDER_REQUIRE_CLOSED_CHILDS = strict_bool("BUILDORDER_REQUIRE_CLOSED_CHILDS", default=True)
     # Order reference patterns: Python format with one {ref} placeholder
     PURCHASE_ORDER_REFERENCE_PATTERN = env.str("PURCHASE_ORDER_REFERENCE_PATTERN", default="PO-{ref:04d}")
     SALES_ORDER_REFERENCE_PATTERN = env.str("SALES_ORDER_REFERENCE_PATTERN", default="SO-{ref:04d}")

@@ -19,6 +19,9 @@ def delete_with_history(obj, *, user, reason: str) -> None:
     obj.delete()
 
 
+QUANTUM = Decimal("0.00001")
+
+
 def to_quantity(value, *, field: str = "quantity", allow_zero: bool = False) -> Decimal:
     """Parse a user-supplied quantity into a Decimal with at most 5 decimal places."""
     try:
@@ -35,10 +38,11 @@ def to_quantity(value, *, field: str = "quantity", allow_zero: bool = False) -> 
                 else "Quantity cannot be negative."
             }
         )
-    if quantity != quantity.quantize(Decimal("0.00001")):
+    if quantity != quantity.quantize(QUANTUM):
         raise ValidationError({field: "Quantity can have at most 5 decimal places."})
     check_quantity_fits(quantity, field=field)
-    return quantity
+    # Products such as packs × pack quantity carry extra zero decimals; store exactly 5 places.
+    return quantity.quantize(QUANTUM)
 
 
 # quantity columns are DECIMAL(15, 5): at most 10 digits before the point

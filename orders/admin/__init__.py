@@ -1,3 +1,3 @@
 """Orders admin: one module per admin."""
 
-from orders.admin import companies  # noqa: F401
+from orders.admin import companies, purchase, returns, sales, sourcing  # noqa: F401
