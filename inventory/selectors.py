@@ -5,6 +5,7 @@ Every figure is an annotation computed in the same query (no per-row queries).
 
 from decimal import Decimal
 
+from django.apps import apps
 from django.db.models import (
     BooleanField,
     Count,
@@ -46,8 +47,29 @@ def allocated_quantity_expression():
 
 
 def on_order_quantity_expression():
-    """Open purchase-order quantity not yet received (filled in by the orders app)."""
-    return Value(Decimal(0), output_field=QUANTITY)
+    """Quantity on open purchase orders not yet received, in part units (R50):
+    Σ over lines of open orders with received < quantity of (quantity − received) × pack quantity.
+
+    The orders app is reached through the app registry (inventory does not import it).
+    """
+    purchase_order = apps.get_model("orders", "PurchaseOrder")
+    lines = apps.get_model("orders", "PurchaseOrderLine").objects.filter(
+        supplier_part__part=OuterRef("pk"),
+        order__status__in=purchase_order.OPEN_STATUSES,
+        received__lt=F("quantity"),
+    )
+    outstanding_units = ExpressionWrapper(
+        (F("quantity") - F("received")) * F("supplier_part__pack_quantity"), output_field=QUANTITY
+    )
+    subquery = (
+        lines.order_by()
+        .values("supplier_part__part")
+        .annotate(total=Sum(outstanding_units))
+        .values("total")[:1]
+    )
+    return Coalesce(
+        Subquery(subquery, output_field=QUANTITY), Value(Decimal(0)), output_field=QUANTITY
+    )
 
 
 def parts_with_stock(queryset=None):

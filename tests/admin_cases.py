@@ -28,6 +28,12 @@ class AdminCase:
 
 
 ADMIN_CASES: dict[str, AdminCase] = {
+    "builds.buildorder": AdminCase(
+        make=factories.BuildOrderFactory,
+        list_text=lambda build: build.reference,
+        max_changelist_queries=8,  # 2 of them: a non-superuser's permissions
+        importable=False,  # builds are created through build_order_create (lines, reference)
+    ),
     "admin_customisations.backgroundjob": AdminCase(
         make=factories.BackgroundJobFactory, list_text=lambda job: job.name
     ),
@@ -38,6 +44,12 @@ ADMIN_CASES: dict[str, AdminCase] = {
         make=factories.StockLocationFactory, list_text=lambda c: c.name
     ),
     "inventory.part": AdminCase(make=factories.PartFactory, list_text=lambda p: p.ipn),
+    "builds.bomitem": AdminCase(
+        make=factories.BomItemFactory,
+        list_text=lambda line: str(line.part),
+        max_changelist_queries=6,  # 4 for a superuser; other users add 2 permission reads
+        importable=False,  # lines are created through the BOM services (recursion check)
+    ),
     "inventory.partparametertemplate": AdminCase(
         make=factories.PartParameterTemplateFactory, list_text=lambda t: t.name
     ),
@@ -50,6 +62,44 @@ ADMIN_CASES: dict[str, AdminCase] = {
         importable=False,
     ),
     "orders.company": AdminCase(make=factories.CompanyFactory, list_text=lambda c: c.name),
+    "orders.contact": AdminCase(
+        make=factories.ContactFactory, list_text=lambda c: c.name, max_changelist_queries=6
+    ),
+    "orders.address": AdminCase(
+        make=factories.AddressFactory, list_text=lambda a: a.title, max_changelist_queries=6
+    ),
+    "orders.manufacturerpart": AdminCase(
+        make=factories.ManufacturerPartFactory, list_text=lambda m: m.mpn, max_changelist_queries=6
+    ),
+    "orders.supplierpart": AdminCase(
+        make=lambda: factories.SupplierPriceBreakFactory().supplier_part,
+        list_text=lambda s: s.sku,
+        max_changelist_queries=7,
+    ),
+    "orders.purchaseorder": AdminCase(
+        make=lambda: factories.PurchaseOrderLineFactory().order,
+        list_text=lambda order: order.reference,
+        max_changelist_queries=8,
+        importable=False,
+    ),
+    "orders.salesorder": AdminCase(
+        make=lambda: factories.SalesOrderLineFactory().order,
+        list_text=lambda order: order.reference,
+        max_changelist_queries=8,
+        importable=False,  # orders are created and moved on by orders.services.sales
+    ),
+    "orders.salesordershipment": AdminCase(
+        make=factories.SalesOrderShipmentFactory,
+        list_text=lambda shipment: f"{shipment.order.reference} / {shipment.reference}",
+        max_changelist_queries=6,
+        importable=False,
+    ),
+    "orders.returnorder": AdminCase(
+        make=lambda: factories.ReturnOrderLineFactory().order,
+        list_text=lambda order: order.reference,
+        max_changelist_queries=8,
+        importable=False,  # orders are created and moved on by orders.services.returns
+    ),
 }
 
 
