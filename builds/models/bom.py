@@ -1,9 +1,46 @@
-"""Bills of materials: which parts, in what quantity, make an assembly."""
+"""Bills of materials: which parts, in what quantity, make an assembly.
 
-from decimal import Decimal
+Same-row rules live in ``clean()``; rules that span rows (no recursion, locked
+assemblies, trackability propagating upwards) live in ``builds.services.bom``.
+"""
 
+import hashlib
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+# The fields a BOM validation covers (R14): changing any of them un-validates the BOM.
+BOM_KEY_FIELDS = (
+    "sub_part",
+    "quantity",
+    "reference",
+    "optional",
+    "consumable",
+    "inherited",
+    "allow_variants",
+)
+
+
+def parse_overage(text) -> tuple[str, Decimal] | None:
+    """``"7"`` → ("absolute", 7); ``"2%"`` → ("percent", 2); blank → None.
+
+    Raises ValueError for anything else (negative numbers, words, "%" alone).
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    kind = "absolute"
+    if text.endswith("%"):
+        kind, text = "percent", text[:-1].strip()
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise ValueError(text) from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(text)
+    return kind, value
 
 
 class BomItem(models.Model):
@@ -62,7 +99,63 @@ class BomItem(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.quantity.normalize():f} × {self.sub_part.name} in {self.part.name}"
+        return f"{Decimal(str(self.quantity)).normalize():f} × {self.sub_part.name} in {self.part.name}"
+
+    def clean(self):
+        super().clean()
+        self.reference = (self.reference or "").strip()
+        self.overage = (self.overage or "").strip()
+        errors = {}
+        part = self.part if self.part_id else None
+        sub_part = self.sub_part if self.sub_part_id else None
+        if part is not None and not part.assembly:
+            errors["part"] = f"'{part}' is not an assembly, so it cannot have a BOM."
+        if sub_part is not None:
+            if not sub_part.component:
+                errors["sub_part"] = (
+                    f"'{sub_part}' is not a component, so it cannot be used in a BOM."
+                )
+            elif part is not None and sub_part.pk == part.pk:
+                errors["sub_part"] = f"'{part}' cannot be used in its own BOM."
+        if self.quantity is not None:
+            if self.quantity <= 0:
+                errors["quantity"] = "Quantity must be greater than zero."
+            elif sub_part is not None and sub_part.trackable and self.quantity % 1:
+                errors["quantity"] = (
+                    f"'{sub_part}' is trackable: the quantity must be a whole number."
+                )
+        try:
+            overage = parse_overage(self.overage)
+        except ValueError:
+            errors["overage"] = (
+                f"'{self.overage}' is not an overage: use a quantity (e.g. 2) or a "
+                "percentage (e.g. 5%)."
+            )
+        else:
+            if overage and overage[0] == "percent" and overage[1] > 100:
+                errors["overage"] = "A percentage overage can be at most 100%."
+        if errors:
+            raise ValidationError(errors)
+
+    def line_hash(self) -> str:
+        """MD5 over the line's key fields (R14); the BOM checksum combines these."""
+        values = [
+            self.part_id,
+            self.sub_part_id,
+            f"{Decimal(self.quantity).normalize():f}",
+            (self.reference or "").strip(),
+            self.optional,
+            self.inherited,
+            self.consumable,
+            self.allow_variants,
+        ]
+        return hashlib.md5("|".join(str(v) for v in values).encode()).hexdigest()
+
+    def key_values(self) -> tuple:
+        """The key fields' values, to tell whether an edit un-validates the line."""
+        return tuple(
+            getattr(self, f"{name}_id" if name == "sub_part" else name) for name in BOM_KEY_FIELDS
+        )
 
 
 class BomItemSubstitute(models.Model):
@@ -92,3 +185,16 @@ class BomItemSubstitute(models.Model):
 
     def __str__(self):
         return f"{self.part.name} for {self.bom_item.sub_part.name}"
+
+    def clean(self):
+        super().clean()
+        if not (self.bom_item_id and self.part_id):
+            return
+        if self.part_id == self.bom_item.sub_part_id:
+            raise ValidationError(
+                {"part": f"'{self.part}' is this line's own component: choose a different part."}
+            )
+        if not self.part.component:
+            raise ValidationError(
+                {"part": f"'{self.part}' is not a component, so it cannot be a substitute."}
+            )

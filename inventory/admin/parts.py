@@ -1,12 +1,28 @@
-"""Part admin: list with stock figures, filters, parameters inline, stock summary."""
+"""Part admin: list with stock figures, filters, parameters inline, stock summary;
+for assemblies the BOM inline, BOM page and BOM actions; for components "where used"
+(the BOM parts live in builds/admin/bom_part.py)."""
 
+import copy
+
+from django import forms
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from unfold.admin import TabularInline
 from unfold.decorators import display
 
+from admin_customisations.actions import dry_run
 from admin_customisations.base import StockroomModelAdmin
+from builds.admin.bom_part import (
+    PART_BOM_ACTIONS,
+    BomItemInline,
+    annotate_bom_overview,
+    bom_page,
+    bom_status_text,
+    bom_summary_html,
+    where_used_html,
+)
+from builds.services.bom import bom_propagate_trackable
 from inventory.admin.filters import HasStockFilter, LowStockFilter, PartCategorySubtreeFilter
 from inventory.models import Part, PartParameter, StockItem
 from inventory.selectors import parts_with_stock
@@ -36,9 +52,36 @@ class PartParameterInline(TabularInline):
         return super().has_delete_permission(request, obj) and not (obj and obj.locked)
 
 
+class PartAdminForm(forms.ModelForm):
+    """Ticking "trackable" makes the assemblies using the part trackable (R7): refused,
+    with the reason on the form, when one of them cannot be (a virtual assembly)."""
+
+    class Meta:
+        model = Part
+        fields = ["trackable"]  # the admin passes the fieldsets' fields
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and data.get("trackable") and "trackable" in self.changed_data:
+            probe = copy.copy(self.instance)
+            probe.trackable = True
+            dry_run(self, lambda: bom_propagate_trackable(part=probe, user=None))
+        return data
+
+
 @admin.register(Part)
 class PartAdmin(StockroomModelAdmin):
-    list_display = ["ipn", "name", "revision", "category_path", "flags", "stock_figure", "active"]
+    form = PartAdminForm
+    list_display = [
+        "ipn",
+        "name",
+        "revision",
+        "category_path",
+        "flags",
+        "stock_figure",
+        "bom_status",
+        "active",
+    ]
     list_display_links = ["ipn", "name"]
     list_select_related = ["category"]
     list_filter = [
@@ -51,8 +94,9 @@ class PartAdmin(StockroomModelAdmin):
     ]
     search_fields = ["name", "ipn", "keywords", "description"]
     autocomplete_fields = ["category", "variant_of", "revision_of", "default_location"]
-    readonly_fields = ["stock_summary", "created_at", "created_by"]
-    inlines = [PartParameterInline]
+    readonly_fields = ["stock_summary", "bom_summary", "where_used", "created_at", "created_by"]
+    inlines = [PartParameterInline, BomItemInline]
+    actions = PART_BOM_ACTIONS
     fieldsets = [
         (
             None,
@@ -88,10 +132,48 @@ class PartAdmin(StockroomModelAdmin):
     def get_queryset(self, request):
         return parts_with_stock(super().get_queryset(request))
 
+    def get_urls(self):
+        bom = path(
+            "<path:object_id>/bom/",
+            self.admin_site.admin_view(
+                lambda request, object_id: bom_page(self, request, object_id)
+            ),
+            name="inventory_part_bom",
+        )
+        return [bom, *super().get_urls()]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and obj.assembly:
+            fieldsets.insert(2, ("Bill of materials", {"fields": ["bom_summary"]}))
+        if obj is not None and obj.component:
+            fieldsets.insert(-1, ("Used in", {"fields": ["where_used"]}))
+        return fieldsets
+
+    def get_inline_instances(self, request, obj=None):
+        return [
+            inline
+            for inline in super().get_inline_instances(request, obj)
+            if not isinstance(inline, BomItemInline) or (obj is not None and obj.assembly)
+        ]
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        annotate_bom_overview(changelist.result_list)
+        return changelist
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        if change and obj.trackable and "trackable" in form.changed_data:
+            bom_propagate_trackable(part=obj, user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if hasattr(formset, "save_through_services"):
+            formset.save_through_services(request.user)
+        else:
+            super().save_formset(request, form, formset, change)
 
     @display(description="category", ordering="category__pathstring")
     def category_path(self, part):
@@ -112,6 +194,18 @@ class PartAdmin(StockroomModelAdmin):
         if part.low_stock:
             return "low", f"{text} (low)"
         return ("ok" if part.in_stock else "none"), text
+
+    @display(description="BOM", label={"valid": "success", "invalid": "warning", "empty": "info"})
+    def bom_status(self, part):
+        return bom_status_text(part)
+
+    @display(description="bill of materials")
+    def bom_summary(self, part):
+        return bom_summary_html(part)
+
+    @display(description="used in")
+    def where_used(self, part):
+        return where_used_html(part)
 
     @display(description="stock")
     def stock_summary(self, part):

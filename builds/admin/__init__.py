@@ -1,0 +1,3 @@
+"""Builds admin: one module per admin."""
+
+from builds.admin import bom, build  # noqa: F401
