@@ -9,7 +9,11 @@ class BuildsConfig(AppConfig):
         from django.db.models import Q
 
         from builds.choices import ACTIVE_BUILD_STATUSES
+        from builds.models import BuildOrder
         from inventory.allocations import AllocationSource, register_allocation_source
+        from inventory.responsibility import track_responsibility
+
+        track_responsibility(BuildOrder)
 
         # Allocations of active builds hold stock until the build consumes or releases it.
         register_allocation_source(

@@ -80,9 +80,13 @@ try:
     BUILD_REFERENCE_PATTERN = env.str("BUILD_REFERENCE_PATTERN", default="BO-{ref:04d}")
     BUILDORDER_REQUIRE_CLOSED_CHILDS = strict_bool("BUILDORDER_REQUIRE_CLOSED_CHILDS", default=True)
     # Order reference patterns: Python format with one {ref} placeholder
-    PURCHASE_ORDER_REFERENCE_PATTERN = env.str("PURCHASE_ORDER_REFERENCE_PATTERN", default="PO-{ref:04d}")
+    PURCHASE_ORDER_REFERENCE_PATTERN = env.str(
+        "PURCHASE_ORDER_REFERENCE_PATTERN", default="PO-{ref:04d}"
+    )
     SALES_ORDER_REFERENCE_PATTERN = env.str("SALES_ORDER_REFERENCE_PATTERN", default="SO-{ref:04d}")
-    RETURN_ORDER_REFERENCE_PATTERN = env.str("RETURN_ORDER_REFERENCE_PATTERN", default="RMA-{ref:04d}")
+    RETURN_ORDER_REFERENCE_PATTERN = env.str(
+        "RETURN_ORDER_REFERENCE_PATTERN", default="RMA-{ref:04d}"
+    )
     # Sales (see docs/sales.md): completing an order makes it Complete (true) or Shipped (false)
     SALES_ORDER_SHIP_COMPLETE = strict_bool("SALES_ORDER_SHIP_COMPLETE", default=False)
     # Purchasing (see docs/purchasing.md): complete a placed order once every line is received

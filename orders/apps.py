@@ -9,7 +9,12 @@ class OrdersConfig(AppConfig):
         from django.db.models import Q
 
         from inventory.allocations import AllocationSource, register_allocation_source
+        from inventory.responsibility import track_responsibility
         from orders.choices import SALES_OPEN
+        from orders.models import PurchaseOrder, ReturnOrder, SalesOrder
+
+        for model in (PurchaseOrder, SalesOrder, ReturnOrder):
+            track_responsibility(model)
 
         # Sales allocations hold stock until their shipment ships (then the stock leaves).
         register_allocation_source(

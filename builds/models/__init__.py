@@ -2,5 +2,17 @@
 
 from builds.models.bom import BomItem, BomItemSubstitute
 from builds.models.build import BuildItem, BuildLine, BuildOrder
+from builds.models.permissions import (
+    BuildOrderGroupObjectPermission,
+    BuildOrderUserObjectPermission,
+)
 
-__all__ = ["BomItem", "BomItemSubstitute", "BuildItem", "BuildLine", "BuildOrder"]
+__all__ = [
+    "BuildOrderGroupObjectPermission",
+    "BuildOrderUserObjectPermission",
+    "BomItem",
+    "BomItemSubstitute",
+    "BuildItem",
+    "BuildLine",
+    "BuildOrder",
+]

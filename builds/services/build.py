@@ -218,7 +218,7 @@ def build_order_update(*, build, user, **changes) -> BuildOrder:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    build = lock_build(build)
+    build = lock_build(build, user)
     changed = [f for f, value in changes.items() if getattr(build, f) != value]
     if not changed:
         return build
@@ -246,7 +246,7 @@ def _blank(name):
 @transaction.atomic
 def build_order_set_quantity(*, build, quantity, user) -> BuildOrder:
     """Change how many assemblies to build; every line's required quantity is recomputed."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_active(build, "change the quantity")
     quantity = _build_quantity(quantity)
     if quantity < build.completed:
@@ -264,7 +264,7 @@ def build_order_set_quantity(*, build, quantity, user) -> BuildOrder:
 @transaction.atomic
 def build_order_update_lines(*, build, user) -> BuildOrder:
     """Bring an active build's lines in line with the current BOM (after BOM edits)."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_active(build, "update its lines")
     _sync_lines(build, user)
     return build
@@ -273,7 +273,7 @@ def build_order_update_lines(*, build, user) -> BuildOrder:
 @transaction.atomic
 def build_order_issue(*, build, user) -> BuildOrder:
     """Start (or resume) production: Pending or On hold → Production."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_status(build, {BuildStatus.PENDING, BuildStatus.ON_HOLD}, "be issued")
     build.status = BuildStatus.PRODUCTION
     build.issued_by = build.issued_by or _acting(user)
@@ -284,7 +284,7 @@ def build_order_issue(*, build, user) -> BuildOrder:
 @transaction.atomic
 def build_order_hold(*, build, user) -> BuildOrder:
     """Pause: Pending or Production → On hold (allocations and outputs are kept)."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_status(build, {BuildStatus.PENDING, BuildStatus.PRODUCTION}, "be put on hold")
     build.status = BuildStatus.ON_HOLD
     save_with_history(build, user=user, reason="Put on hold")
@@ -295,7 +295,7 @@ def build_order_hold(*, build, user) -> BuildOrder:
 def build_order_cancel(*, build, user, delete_outputs=False) -> BuildOrder:
     """Cancel an active build: every allocation is removed (stock stays where it is);
     with ``delete_outputs`` the outputs still in production are deleted too."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_active(build, "be cancelled")
     if delete_outputs:
         delete_outputs_in_production(build, user)
@@ -328,7 +328,7 @@ def build_order_complete(
     quantity must be reached (or ``accept_incomplete``), and every required untracked
     line fully allocated (or ``accept_unallocated``). The untracked allocated stock is
     consumed: split off to exactly the allocated quantity and marked consumed."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_status(build, {BuildStatus.PRODUCTION}, "be completed")
     building = StockItem.objects.filter(build=build, is_building=True).count()
     if building:
@@ -380,7 +380,7 @@ def build_order_complete(
 @transaction.atomic
 def build_order_delete(*, build, user) -> None:
     """Delete a build order that never produced or used anything."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     if StockItem.objects.filter(build=build).exists():
         raise ValidationError(f"{build.reference} has outputs: cancel it instead of deleting it.")
     if StockItem.objects.filter(consumed_by=build).exists():
@@ -402,7 +402,7 @@ def build_create_child_builds(*, build, user) -> list[BuildOrder]:
     still make of it. A child build of ⌈short⌉ is created (targeting the same date,
     delivering to this build's source location). Running it again creates nothing new.
     """
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_active(build, "create child builds")
     lines = (
         build.lines.select_related("bom_item__sub_part")

@@ -9,15 +9,19 @@ from builds.choices import ACTIVE_BUILD_STATUSES, BuildStatus
 from builds.models import BuildOrder
 from inventory.allocations import allocated_by_item
 from inventory.models import StockItem, StockItemTracking
+from inventory.responsibility import check_responsible
 from inventory.services.common import lock
 
 ZERO = Decimal(0)
 
 
-def lock_build(build) -> BuildOrder:
+def lock_build(build, user) -> BuildOrder:
     """Re-read the build under a row lock: every build service starts here, so two
-    operations on the same build run one after the other."""
-    return lock(BuildOrder, build.pk)
+    operations on the same build run one after the other. Users the responsibility
+    rule excludes (inventory.responsibility) are refused here."""
+    build = lock(BuildOrder, build.pk)
+    check_responsible(build, user)
+    return build
 
 
 def require_status(build, allowed, doing: str) -> None:

@@ -43,7 +43,7 @@ def build_output_create(
 ) -> list[StockItem]:
     """Create outputs (in production) for ``build``: one item, or one per serial number
     (required when the assembly is trackable). A pending build moves to production."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_status(build, {BuildStatus.PENDING, BuildStatus.PRODUCTION}, "create outputs")
     quantity = whole_number(to_quantity(quantity))
     part = build.part
@@ -141,7 +141,7 @@ def build_output_complete(
     """Finish an output (or ``quantity`` of it): trackable components allocated to it are
     installed into it, it becomes available stock at ``location`` (default: the build's
     destination) and counts towards ``build.completed``."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_status(build, {BuildStatus.PRODUCTION}, "complete outputs")
     output = output_of(build, output)
     try:
@@ -197,7 +197,7 @@ def build_output_scrap(
     """Reject an output (or ``quantity`` of it): status Rejected, no longer in production,
     not counted as completed. Components allocated to it are installed into it (they
     were used) unless ``discard_allocations``, which frees them instead."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_active(build, "scrap outputs")
     output = output_of(build, output)
     check_location(location)
@@ -231,7 +231,7 @@ def build_output_scrap(
 @transaction.atomic
 def build_output_delete(*, build, output, user) -> None:
     """Delete an output still in production (its allocations are freed)."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     output = output_of(build, output)
     for allocation in output.output_allocations.order_by("pk"):
         delete_with_history(allocation, user=user, reason="Output deleted: unallocated")

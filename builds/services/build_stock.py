@@ -58,7 +58,7 @@ def _part_names(part_ids) -> str:
 def build_allocate(*, line, stock_item, quantity, user, output=None) -> BuildItem:
     """Allocate ``quantity`` of ``stock_item`` to a build line (for trackable components:
     to one build ``output``). Allocating the same item again adds to its allocation."""
-    build = lock_build(line.build)
+    build = lock_build(line.build, user)
     require_active(build, "allocate stock")
     line = _line_of(build, line)
     item = lock(StockItem, stock_item.pk)
@@ -127,7 +127,7 @@ def build_unallocate(
     With ``allocation``: that one (or only ``quantity`` of it). Otherwise every
     allocation of the build, narrowed to one ``line`` and/or one ``output``.
     """
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_active(build, "unallocate stock")
     if allocation is not None:
         try:
@@ -214,7 +214,7 @@ def build_auto_allocate(
     covered). ``location`` narrows the search to that location and below (within
     the build's source location). Optional lines only when ``optional``.
     """
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_active(build, "allocate stock")
     result = AutoAllocation()
     lines = (
@@ -250,7 +250,7 @@ def build_auto_allocate(
 def build_trim_allocations(*, build, user) -> Decimal:
     """Reduce allocations of untracked, non-consumable lines to what the line still
     requires (newest allocations first); returns the quantity freed."""
-    build = lock_build(build)
+    build = lock_build(build, user)
     require_active(build, "trim allocations")
     trimmed = ZERO
     lines = build.lines.filter(

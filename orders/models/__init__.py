@@ -8,6 +8,14 @@ from orders.models.companies import (
     SupplierPart,
     SupplierPriceBreak,
 )
+from orders.models.permissions import (
+    PurchaseOrderGroupObjectPermission,
+    PurchaseOrderUserObjectPermission,
+    ReturnOrderGroupObjectPermission,
+    ReturnOrderUserObjectPermission,
+    SalesOrderGroupObjectPermission,
+    SalesOrderUserObjectPermission,
+)
 from orders.models.purchase import PurchaseOrder, PurchaseOrderExtraLine, PurchaseOrderLine
 from orders.models.returns import ReturnOrder, ReturnOrderLine
 from orders.models.sales import (
@@ -19,6 +27,12 @@ from orders.models.sales import (
 )
 
 __all__ = [
+    "PurchaseOrderGroupObjectPermission",
+    "PurchaseOrderUserObjectPermission",
+    "ReturnOrderGroupObjectPermission",
+    "ReturnOrderUserObjectPermission",
+    "SalesOrderGroupObjectPermission",
+    "SalesOrderUserObjectPermission",
     "Address",
     "Company",
     "Contact",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from inventory.responsibility import check_responsible, may_change_responsible
 from inventory.services.common import lock, save_with_history
 from orders.models.references import next_reference, validate_reference
 
@@ -48,7 +49,7 @@ def order_save_new(order, *, user, reference: str | None = None, attempts: int =
 def order_transition(order, *, to, allowed_from, user, verb: str, **changes):
     """Move an order to status ``to`` if its current status allows; history records who and why."""
     model = type(order)
-    order = lock(model, order.pk)
+    order = lock_order(model, order.pk, user)
     if order.status not in allowed_from:
         allowed = " or ".join(
             label
@@ -67,5 +68,12 @@ def order_transition(order, *, to, allowed_from, user, verb: str, **changes):
 
 
 def may_change_order(order, user) -> bool:
-    """Whether ``user`` may change or transition ``order`` (responsibility rules arrive with roles)."""
-    return True
+    """Whether ``user`` may change or transition ``order`` (see inventory.responsibility)."""
+    return may_change_responsible(order, user)
+
+
+def lock_order(model, pk, user):
+    """Re-read an order under a row lock, refusing users the responsibility rule excludes."""
+    order = lock(model, pk)
+    check_responsible(order, user)
+    return order

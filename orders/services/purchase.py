@@ -35,7 +35,7 @@ from inventory.services.common import check_quantity_fits, fmt, lock, save_with_
 from inventory.services.stock import stock_item_create
 from orders.choices import PURCHASE_OPEN, PurchaseOrderStatus
 from orders.models import PurchaseOrder, PurchaseOrderLine
-from orders.services.common import order_save_new, order_transition
+from orders.services.common import lock_order, order_save_new, order_transition
 from orders.services.companies import related, supplier_part_price
 
 S = PurchaseOrderStatus
@@ -153,7 +153,7 @@ def purchase_order_add_line(
     order's currency). With ``merge`` an existing line for the same supplier part is
     increased instead of adding a line.
     """
-    order = lock(PurchaseOrder, order.pk)
+    order = lock_order(PurchaseOrder, order.pk, user)
     _check_open(order, "lines can be added")
     quantity = to_quantity(quantity)
     unit_price = _to_price(unit_price)
@@ -190,7 +190,7 @@ def purchase_order_add_line(
 @transaction.atomic
 def purchase_order_place(*, order, user) -> PurchaseOrder:
     """Pending or On hold → Placed (the order goes to the supplier); sets the issue date."""
-    order = lock(PurchaseOrder, order.pk)
+    order = lock_order(PurchaseOrder, order.pk, user)
     allowed = {S.PENDING, S.ON_HOLD}
     if order.status in allowed and not order.lines.exists():
         raise ValidationError(
@@ -229,7 +229,7 @@ def _outstanding_lines(order):
 @transaction.atomic
 def purchase_order_complete(*, order, user, accept_incomplete=False) -> PurchaseOrder:
     """Placed → Complete; refused while lines are not fully received, unless ``accept_incomplete``."""
-    order = lock(PurchaseOrder, order.pk)
+    order = lock_order(PurchaseOrder, order.pk, user)
     if order.status == S.PLACED and not accept_incomplete:
         outstanding = _outstanding_lines(order).count()
         if outstanding:
@@ -388,7 +388,7 @@ def purchase_order_receive_line(
     ``location`` None means the line's destination, then the order's. ``serials`` is a
     serial expression ("1-10, 15") or a list of serials, one item per serial.
     """
-    order = lock(PurchaseOrder, line.order_id)
+    order = lock_order(PurchaseOrder, line.order_id, user)
     purchase_order_check_receivable(order)
     items = _receive(
         order=order,
@@ -439,7 +439,7 @@ def purchase_order_receive_lines(
     empty or zero quantity are skipped. If any line is refused, nothing is received and
     a ``ReceiptError`` (a ValidationError) names every refused line (``by_line``).
     """
-    order = lock(PurchaseOrder, order.pk)
+    order = lock_order(PurchaseOrder, order.pk, user)
     purchase_order_check_receivable(order)
     wanted = []
     for receipt in receipts:

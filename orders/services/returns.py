@@ -22,7 +22,7 @@ from inventory.services.common import (
 from inventory.services.stock import stock_item_return_from_customer, stock_item_split
 from orders.choices import RETURN_OPEN, ReturnLineOutcome, ReturnOrderStatus
 from orders.models import ReturnOrder, ReturnOrderLine
-from orders.services.common import order_save_new, order_transition
+from orders.services.common import lock_order, order_save_new, order_transition
 
 R = ReturnOrderStatus
 
@@ -77,7 +77,7 @@ def return_order_create(*, customer, user, reference=None, **fields) -> ReturnOr
 def return_order_update(*, order, user, reason="Edited", **fields) -> ReturnOrder:
     """Change header fields (not customer, reference or status); closed orders keep all but notes."""
     _check_fields(fields, ORDER_FIELDS, "return order")
-    order = lock(ReturnOrder, order.pk)
+    order = lock_order(ReturnOrder, order.pk, user)
     changed = {k: v for k, v in fields.items() if getattr(order, k) != v}
     if order.status not in RETURN_OPEN and set(changed) - {"notes"}:
         raise ValidationError(
@@ -93,7 +93,7 @@ def return_order_update(*, order, user, reason="Edited", **fields) -> ReturnOrde
 @transaction.atomic
 def return_order_delete(*, order, user) -> None:
     """Delete a return order of which nothing was received yet."""
-    order = lock(ReturnOrder, order.pk)
+    order = lock_order(ReturnOrder, order.pk, user)
     if order.lines.filter(received_date__isnull=False).exists():
         raise ValidationError(
             f"{order.reference} has received stock: cancel or complete it instead of deleting it."
@@ -106,7 +106,7 @@ def return_order_delete(*, order, user) -> None:
 @transaction.atomic
 def return_order_issue(*, order, user) -> ReturnOrder:
     """PENDING or ON_HOLD → IN_PROGRESS (sets the issue date the first time)."""
-    current = lock(ReturnOrder, order.pk)
+    current = lock_order(ReturnOrder, order.pk, user)
     return order_transition(
         current,
         to=R.IN_PROGRESS,
@@ -136,7 +136,7 @@ def return_order_cancel(*, order, user) -> ReturnOrder:
 @transaction.atomic
 def return_order_complete(*, order, user, accept_incomplete=False) -> ReturnOrder:
     """IN_PROGRESS → COMPLETE; refused while lines are not received unless ``accept_incomplete``."""
-    order = lock(ReturnOrder, order.pk)
+    order = lock_order(ReturnOrder, order.pk, user)
     if order.status == R.IN_PROGRESS and not accept_incomplete:
         waiting = [
             str(line.item)
@@ -202,7 +202,7 @@ def return_order_add_line(
     notes="",
 ) -> ReturnOrderLine:
     """Add a stock item the customer has (one line per item; default: all of it)."""
-    order = lock(ReturnOrder, order.pk)
+    order = lock_order(ReturnOrder, order.pk, user)
     _check_open(order, "lines can no longer be added")
     if item is None:
         raise ValidationError({"item": "Choose a stock item."})
@@ -281,7 +281,7 @@ def return_order_receive_line(
     against return order" tracking entry written and the received date set.
     """
     line = lock(ReturnOrderLine, line.pk)
-    order = lock(ReturnOrder, line.order_id)
+    order = lock_order(ReturnOrder, line.order_id, user)
     if line.received_date:
         raise ValidationError(
             f"{line.item} was already received against {order.reference} on "

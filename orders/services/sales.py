@@ -35,7 +35,7 @@ from orders.models import (
     SalesOrderLine,
     SalesOrderShipment,
 )
-from orders.services.common import order_save_new, order_transition
+from orders.services.common import lock_order, order_save_new, order_transition
 
 S = SalesOrderStatus
 
@@ -96,7 +96,7 @@ def sales_order_create(*, customer, user, reference=None, **fields) -> SalesOrde
 def sales_order_update(*, order, user, reason="Edited", **fields) -> SalesOrder:
     """Change header fields (not customer, reference or status); closed orders keep all but notes."""
     _check_fields(fields, ORDER_FIELDS, "sales order")
-    order = lock(SalesOrder, order.pk)
+    order = lock_order(SalesOrder, order.pk, user)
     changed = {k: v for k, v in fields.items() if getattr(order, k) != v}
     if order.status not in SALES_OPEN and set(changed) - {"notes"}:
         raise ValidationError(
@@ -112,7 +112,7 @@ def sales_order_update(*, order, user, reason="Edited", **fields) -> SalesOrder:
 @transaction.atomic
 def sales_order_delete(*, order, user) -> None:
     """Delete an order from which nothing has shipped (its allocations go with it)."""
-    order = lock(SalesOrder, order.pk)
+    order = lock_order(SalesOrder, order.pk, user)
     if order.lines.filter(shipped__gt=0).exists():
         raise ValidationError(
             f"{order.reference} has shipped stock: cancel it instead of deleting it."
@@ -125,7 +125,7 @@ def sales_order_delete(*, order, user) -> None:
 @transaction.atomic
 def sales_order_issue(*, order, user) -> SalesOrder:
     """PENDING or ON_HOLD → IN_PROGRESS (sets the issue date the first time)."""
-    current = lock(SalesOrder, order.pk)
+    current = lock_order(SalesOrder, order.pk, user)
     return order_transition(
         current,
         to=S.IN_PROGRESS,
@@ -165,7 +165,7 @@ def sales_order_complete(*, order, user, accept_incomplete=False) -> SalesOrder:
     Refused while a shipment is pending, an allocation is unshipped, or (unless
     ``accept_incomplete``) a line has shipped less than its quantity.
     """
-    order = lock(SalesOrder, order.pk)
+    order = lock_order(SalesOrder, order.pk, user)
     allowed = {S.IN_PROGRESS, S.SHIPPED}
     if order.status in allowed:
         problems = []
@@ -231,7 +231,7 @@ def sales_order_add_line(
     *, order, part, quantity, user, unit_price=None, reference="", notes=""
 ) -> SalesOrderLine:
     """Add a line for a salable, physical part (duplicate parts are allowed)."""
-    order = lock(SalesOrder, order.pk)
+    order = lock_order(SalesOrder, order.pk, user)
     _check_open(order, "lines can no longer be added")
     line = SalesOrderLine(
         order=order,
@@ -287,7 +287,7 @@ def sales_order_add_extra_line(
     *, order, description, user, quantity=1, price=0, reference=""
 ) -> SalesOrderExtraLine:
     """Add a non-part charge (shipping, discount: negative price)."""
-    order = lock(SalesOrder, order.pk)
+    order = lock_order(SalesOrder, order.pk, user)
     _check_open(order, "charges can no longer be added")
     extra = SalesOrderExtraLine(
         order=order,
@@ -364,7 +364,7 @@ def sales_order_allocate(*, line, item, quantity, user, shipment=None) -> SalesO
     line and shipment again increases that allocation.
     """
     line = lock(SalesOrderLine, line.pk)
-    order = lock(SalesOrder, line.order_id)
+    order = lock_order(SalesOrder, line.order_id, user)
     _check_open(order, "stock can no longer be allocated to it")
     if item is None:
         raise ValidationError({"item": "Choose a stock item."})
@@ -451,7 +451,7 @@ def sales_order_auto_allocate(*, order, user) -> AutoAllocation:
     Allocations go on the order's only pending shipment, if it has exactly one.
     Lines with no or several candidate items are reported in ``skipped``.
     """
-    order = lock(SalesOrder, order.pk)
+    order = lock_order(SalesOrder, order.pk, user)
     _check_open(order, "stock can no longer be allocated to it")
     pending = list(order.shipments.filter(shipment_date__isnull=True))
     shipment = pending[0] if len(pending) == 1 else None
@@ -501,7 +501,7 @@ def _next_shipment_reference(order) -> str:
 def shipment_create(*, order, user, reference=None, **fields) -> SalesOrderShipment:
     """A new pending shipment; the reference defaults to the next number within the order (1, 2…)."""
     _check_fields(fields, SHIPMENT_FIELDS, "shipment")
-    order = lock(SalesOrder, order.pk)
+    order = lock_order(SalesOrder, order.pk, user)
     _check_open(order, "shipments can no longer be added")
     shipment = SalesOrderShipment(
         order=order, reference=(reference or "").strip() or _next_shipment_reference(order)
@@ -575,7 +575,7 @@ def shipment_complete(
     and a "shipped against sales order" tracking entry written.
     """
     shipment = lock(SalesOrderShipment, shipment.pk)
-    order = lock(SalesOrder, shipment.order_id)
+    order = lock_order(SalesOrder, shipment.order_id, user)
     if shipment.is_shipped:
         raise ValidationError(
             f"Shipment {shipment} already shipped on {shipment.shipment_date:%Y-%m-%d}."
