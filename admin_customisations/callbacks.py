@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import capfirst
 
 
 def environment_callback(request):
@@ -46,9 +47,7 @@ def sidebar_navigation(request):
                 link = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
             except NoReverseMatch:
                 continue
-            items.append(
-                {"title": opts.verbose_name_plural.capitalize(), "icon": icon, "link": link}
-            )
+            items.append({"title": capfirst(opts.verbose_name_plural), "icon": icon, "link": link})
         if items:
             navigation.append(
                 {"title": title, "separator": True, "collapsible": True, "items": items}

@@ -21,7 +21,6 @@ from builds.selectors.bom import (  # noqa: F401
     is_bom_valid,
     overage_quantity,
     required_quantity,
-    sales_order_allocated_quantities,
     template_ancestors,
     valid_allocation_part_ids,
     valid_allocation_part_ids_many,

@@ -19,8 +19,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from django.db.models import Q, Sum
 
-from builds.choices import ACTIVE_BUILD_STATUSES
-from builds.models import BomItem, BomItemSubstitute, BuildItem
+from builds.models import BomItem, BomItemSubstitute
 from builds.models.bom import parse_overage
 from builds.selectors.bom_graph import (
     find_bom_recursion,
@@ -31,6 +30,7 @@ from builds.selectors.bom_graph import (
     variant_ids,
     where_used,
 )
+from inventory.allocations import allocated_by_part
 from inventory.models import Part, StockItem
 
 STEP = Decimal("0.00001")  # quantity columns have 5 decimal places
@@ -54,7 +54,6 @@ __all__ = [
     "is_bom_valid",
     "overage_quantity",
     "required_quantity",
-    "sales_order_allocated_quantities",
     "template_ancestors",
     "valid_allocation_part_ids",
     "valid_allocation_part_ids_many",
@@ -196,33 +195,13 @@ def required_quantity(bom_item, build_quantity) -> Decimal:
 # Stock figures
 
 
-def sales_order_allocated_quantities(part_ids) -> dict[int, Decimal]:
-    """HOOK (sales orders): in-stock quantity of each part allocated to open sales orders.
-
-    Returns nothing (0 for every part) until the orders app has sales-order
-    allocations; replace the body with one aggregate query when it does.
-    """
-    return {}
-
-
 def allocated_quantities(part_ids) -> dict[int, Decimal]:
-    """In-stock quantity of each part allocated to active builds and to sales orders."""
-    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    """In-stock quantity of each part allocated to active builds and open sales orders
+    (counted by inventory.allocations, the one place that knows every kind of allocation)."""
+    totals: dict[int, Decimal] = {}
     for chunk in id_chunks(part_ids):
-        rows = (
-            BuildItem.objects.filter(
-                build_line__build__status__in=ACTIVE_BUILD_STATUSES,
-                stock_item__in=StockItem.objects.in_stock().filter(part_id__in=chunk).values("pk"),
-            )
-            .order_by()
-            .values_list("stock_item__part_id")
-            .annotate(total=Sum("quantity"))
-        )
-        for part_id, total in rows:
-            totals[part_id] += total
-    for part_id, total in sales_order_allocated_quantities(part_ids).items():
-        totals[part_id] += total
-    return dict(totals)
+        totals.update(allocated_by_part(chunk))
+    return totals
 
 
 def available_quantities(part_ids) -> dict[int, Decimal]:

@@ -154,6 +154,13 @@ def _users_of_line(part, inherited: bool) -> list[int]:
     return [part.pk, *variant_ids(part)] if inherited else [part.pk]
 
 
+def _open_builds_follow(item, user) -> None:
+    """Open build orders of the assemblies this line applies to take the change (R20)."""
+    from builds.services.build import build_orders_follow_bom  # build services import BOM selectors
+
+    build_orders_follow_bom(part_ids=_users_of_line(item.part, item.inherited), user=user)
+
+
 def _fresh(model, obj, field: str):
     """Re-read ``obj`` (it may have changed since the form was shown)."""
     found = model.objects.filter(pk=getattr(obj, "pk", obj)).first()
@@ -216,6 +223,7 @@ def bom_item_create(
     save_with_history(item, user=user, reason="Added to BOM")
     if sub_part.trackable:
         _propagate_trackable(_users_of_line(part, item.inherited), user=user, because=sub_part)
+    _open_builds_follow(item, user)
     return item
 
 
@@ -257,6 +265,7 @@ def bom_item_update(*, bom_item, user, **changes) -> BomItem:
     if item.key_values() != before_keys:
         item.validated = False
     save_with_history(item, user=user, reason="BOM line changed")
+    _open_builds_follow(item, user)
     if item.sub_part.trackable:
         _propagate_trackable(_users_of_line(part, item.inherited), user=user, because=item.sub_part)
     return item
@@ -365,6 +374,12 @@ def bom_copy(
         inherited = any(line.inherited for line in trackable)
         _propagate_trackable(
             _users_of_line(target, inherited), user=user, because=trackable[0].sub_part
+        )
+    if created:
+        from builds.services.build import build_orders_follow_bom
+
+        build_orders_follow_bom(
+            part_ids=_users_of_line(target, any(c.inherited for c in created)), user=user
         )
     return created
 

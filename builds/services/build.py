@@ -271,6 +271,21 @@ def build_order_update_lines(*, build, user) -> BuildOrder:
 
 
 @transaction.atomic
+def build_orders_follow_bom(*, part_ids, user) -> int:
+    """After a BOM edit, re-sync the lines of every active build of these assemblies (R20).
+
+    Triggered by whoever edits the BOM, so the builds' responsibility rule does not apply.
+    Returns how many builds were updated.
+    """
+    builds = list(
+        BuildOrder.objects.active().filter(part_id__in=list(part_ids)).select_for_update()
+    )
+    for build in builds:
+        _sync_lines(build, user)
+    return len(builds)
+
+
+@transaction.atomic
 def build_order_issue(*, build, user) -> BuildOrder:
     """Start (or resume) production: Pending or On hold → Production."""
     build = lock_build(build, user)

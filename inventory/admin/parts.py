@@ -27,6 +27,7 @@ from inventory.admin.filters import HasStockFilter, LowStockFilter, PartCategory
 from inventory.models import Part, PartParameter, StockItem
 from inventory.selectors import parts_with_stock
 from inventory.services.common import fmt
+from orders.admin.sourcing_inlines import PartManufacturerPartInline, PartSupplierPartInline
 
 FLAGS = ["assembly", "component", "trackable", "purchaseable", "salable", "virtual", "is_template"]
 
@@ -79,6 +80,8 @@ class PartAdmin(StockroomModelAdmin):
         "category_path",
         "flags",
         "stock_figure",
+        "available_figure",
+        "on_order_figure",
         "bom_status",
         "active",
     ]
@@ -95,7 +98,12 @@ class PartAdmin(StockroomModelAdmin):
     search_fields = ["name", "ipn", "keywords", "description"]
     autocomplete_fields = ["category", "variant_of", "revision_of", "default_location"]
     readonly_fields = ["stock_summary", "bom_summary", "where_used", "created_at", "created_by"]
-    inlines = [PartParameterInline, BomItemInline]
+    inlines = [
+        PartParameterInline,
+        BomItemInline,
+        PartSupplierPartInline,
+        PartManufacturerPartInline,
+    ]
     actions = PART_BOM_ACTIONS
     fieldsets = [
         (
@@ -194,6 +202,20 @@ class PartAdmin(StockroomModelAdmin):
         if part.low_stock:
             return "low", f"{text} (low)"
         return ("ok" if part.in_stock else "none"), text
+
+    @display(description="available", ordering="available")
+    def available_figure(self, part):
+        return (
+            fmt(part.available)
+            if part.allocated
+            else "–"
+            if not part.in_stock
+            else fmt(part.in_stock)
+        )
+
+    @display(description="on order", ordering="on_order")
+    def on_order_figure(self, part):
+        return fmt(part.on_order) if part.on_order else "–"
 
     @display(description="BOM", label={"valid": "success", "invalid": "warning", "empty": "info"})
     def bom_status(self, part):

@@ -24,9 +24,14 @@ def part_form_data(part, **changes):
         "purchaseable": "on",
         "active": "on",
         "notes": "",
-        "parameters-TOTAL_FORMS": "0",
-        "parameters-INITIAL_FORMS": "0",
     }
+    for prefix in (
+        "parameters",
+        "bom_items",
+        "supplier_parts",
+        "manufacturer_parts",
+    ):  # the part page's inlines
+        data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
     data.update(changes)
     return data
 

@@ -83,3 +83,17 @@ def test_exclude_leaves_out_the_allocation_being_edited(stock):
     assert allocated_by_item([item.pk], exclude=[("builds.BuildItem", row.pk)]) == {
         item.pk: Decimal(5)
     }
+
+
+def test_can_build_subtracts_stock_allocated_to_sales_orders():
+    from builds.selectors import can_build
+
+    component = factories.PartFactory(salable=True)
+    assembly = factories.PartFactory(assembly=True)
+    factories.BomItemFactory(part=assembly, sub_part=component, quantity=10)
+    item = factories.StockItemFactory(part=component, quantity=Decimal(1000))
+    assert can_build(assembly) == 100
+    sales_allocation(item, Decimal(500))
+    assert can_build(assembly) == 50
+    build_allocation(item, Decimal(200))
+    assert can_build(assembly) == 30

@@ -243,20 +243,15 @@ def test_autocomplete_for_contacts_addresses_and_supplier_parts(admin_client_roo
 
 @pytest.fixture
 def part_admin_with_sourcing():
-    """The part admin as it will be once the sourcing inlines are wired in."""
-    from django.contrib.admin import AdminSite
+    """The registered part admin, which carries the sourcing inlines as tabs."""
+    from django.contrib import admin
 
-    from inventory.admin.parts import PartAdmin
     from inventory.models import Part
 
-    site = AdminSite(name="admin")
-    admin_class = type(
-        "SourcingPartAdmin",
-        (PartAdmin,),
-        {"inlines": [*PartAdmin.inlines, PartSupplierPartInline, PartManufacturerPartInline]},
-    )
-    site.register(Part, admin_class)
-    return site._registry[Part]
+    model_admin = admin.site._registry[Part]
+    assert PartSupplierPartInline in model_admin.inlines
+    assert PartManufacturerPartInline in model_admin.inlines
+    return model_admin
 
 
 def part_post(part, **extra):
@@ -269,7 +264,7 @@ def part_post(part, **extra):
         "purchaseable": "on" if part.purchaseable else "",
         "active": "on",
     }
-    for prefix in ("parameters", "supplier_parts", "manufacturer_parts"):
+    for prefix in ("parameters", "bom_items", "supplier_parts", "manufacturer_parts"):
         data[f"{prefix}-TOTAL_FORMS"] = "0"
         data[f"{prefix}-INITIAL_FORMS"] = "0"
     data.update(extra)
