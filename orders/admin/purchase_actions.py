@@ -219,7 +219,7 @@ def receive_form(order, lines):
             decimal_places=5,
             min_value=0,
             required=False,
-            initial=line.outstanding_packs,
+            initial=fmt(line.outstanding_packs),  # "3", not "3.00000" from PostgreSQL
             label="Packs",
         )
         fields[ReceiveFormBase.name(line, "location")] = forms.ModelChoiceField(

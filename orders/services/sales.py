@@ -550,7 +550,9 @@ def shipment_add_allocations(*, shipment, user, allocations=None) -> int:
         rows = SalesOrderAllocation.objects.filter(line__order=order, shipment__isnull=True)
     else:
         rows = SalesOrderAllocation.objects.filter(pk__in=[a.pk for a in allocations])
-    rows = list(rows.select_for_update().select_related("line", "shipment").order_by("pk"))
+    rows = list(
+        rows.select_for_update(of=("self",)).select_related("line", "shipment").order_by("pk")
+    )
     if not rows:
         raise ValidationError(f"{order.reference} has no allocations without a shipment.")
     for allocation in rows:
@@ -585,7 +587,9 @@ def shipment_complete(
             f"{order.reference} is {order.get_status_display()}: only orders in progress can ship."
         )
     allocations = list(
-        shipment.allocations.select_for_update().select_related("line__part").order_by("pk")
+        shipment.allocations.select_for_update(of=("self",))
+        .select_related("line__part")
+        .order_by("pk")
     )
     if not allocations:
         raise ValidationError(f"Shipment {shipment} has no allocated stock: nothing to ship.")
