@@ -11,6 +11,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
+from inventory.responsibility import may_change_responsible
+
 
 class StockroomModelAdmin(
     SimpleHistoryAdmin, GuardedModelAdminMixin, ImportExportMixin, ModelAdmin
@@ -42,6 +44,15 @@ class StockroomModelAdmin(
         for obj in getattr(formset, "deleted_objects", []) or []:
             obj._change_reason = "Deleted in the admin"
         super().save_formset(request, form, formset, change)
+
+
+class ResponsibleAdminMixin:
+    """For orders and builds: with ORDERS_RESPONSIBLE_ONLY, people who are not responsible
+    for an object see it read-only (inventory.responsibility decides)."""
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or may_change_responsible(obj, request.user))
 
 
 def admin_change_reason(form, change: bool) -> str:

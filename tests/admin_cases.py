@@ -59,7 +59,7 @@ ADMIN_CASES: dict[str, AdminCase] = {
         make=factories.PartParameterTemplateFactory, list_text=lambda t: t.name
     ),
     "inventory.stockitem": AdminCase(
-        make=factories.StockItemFactory, list_text=lambda i: i.location.pathstring
+        make=factories.StockItemFactory, list_text=lambda i: i.location.pathstring, importable=False
     ),
     "inventory.stockitemtracking": AdminCase(
         make=factories.StockItemTrackingFactory,

@@ -12,7 +12,7 @@ from unfold.contrib.filters.admin import AutocompleteSelectFilter, DropdownFilte
 from unfold.decorators import display
 
 from admin_customisations.actions import dry_run
-from admin_customisations.base import StockroomModelAdmin
+from admin_customisations.base import ResponsibleAdminMixin, StockroomModelAdmin
 from builds.admin.build_actions import BUILD_ACTIONS, DETAIL_GROUPS, detail_action
 from builds.choices import BUILD_STATUS_COLOURS, BuildStatus
 from builds.models import BuildOrder
@@ -170,7 +170,7 @@ def _item_link(item, text=None):
 
 
 @admin.register(BuildOrder)
-class BuildOrderAdmin(StockroomModelAdmin):
+class BuildOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     list_display = [
         "reference",
         "part",

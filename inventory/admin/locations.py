@@ -10,6 +10,7 @@ from admin_customisations.actions import ActionForm, autocomplete, form_action
 from inventory.admin.tree import TreeAdmin
 from inventory.models import StockItem, StockLocation
 from inventory.permissions import may_change_location
+from inventory.resources import StockLocationResource
 from inventory.selectors import locations_with_counts
 from inventory.services.stock import stock_location_delete, stock_location_move_items
 
@@ -60,6 +61,7 @@ class StockLocationAdmin(TreeAdmin):
         "items_here",
     ]
     readonly_fields = ["breadcrumbs", "child_links", "items_here"]
+    resource_classes = [StockLocationResource]
     count_field = "item_count"
     count_label = "items"
     actions = [

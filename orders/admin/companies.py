@@ -13,7 +13,7 @@ from unfold.decorators import display
 from admin_customisations.base import StockroomModelAdmin
 from orders.admin.sourcing_inlines import CompanyManufacturerPartInline, CompanySupplierPartInline
 from orders.choices import ORDER_STATUS_COLOURS
-from orders.models import Address, Company, Contact, PurchaseOrder
+from orders.models import Address, Company, Contact, PurchaseOrder, ReturnOrder, SalesOrder
 from orders.selectors.companies import companies_with_counts
 from orders.services.companies import (
     address_delete,
@@ -115,6 +115,26 @@ class PurchaseOrderInline(TabularInline):
         return order.get_status_display()
 
 
+class SalesOrderInline(PurchaseOrderInline):
+    """The company's sales orders (read-only; newest first)."""
+
+    model = SalesOrder
+    fk_name = "customer"
+    fields = ["reference", "status_badge", "description", "target_date", "shipment_date"]
+    readonly_fields = fields
+    verbose_name_plural = "sales orders"
+
+
+class ReturnOrderInline(PurchaseOrderInline):
+    """The company's return orders (read-only; newest first)."""
+
+    model = ReturnOrder
+    fk_name = "customer"
+    fields = ["reference", "status_badge", "description", "target_date", "complete_date"]
+    readonly_fields = fields
+    verbose_name_plural = "return orders"
+
+
 @admin.register(Company)
 class CompanyAdmin(StockroomModelAdmin):
     list_display = [
@@ -139,10 +159,21 @@ class CompanyAdmin(StockroomModelAdmin):
         CompanySupplierPartInline,
         CompanyManufacturerPartInline,
         PurchaseOrderInline,
+        SalesOrderInline,
+        ReturnOrderInline,
     ]
 
     def get_queryset(self, request):
         return companies_with_counts(super().get_queryset(request))
+
+    def get_inlines(self, request, obj):
+        """Order tabs only for the roles the company has (a supplier has no sales orders)."""
+        hidden = set()
+        if obj is not None and not obj.is_supplier:
+            hidden.add(PurchaseOrderInline)
+        if obj is not None and not obj.is_customer:
+            hidden |= {SalesOrderInline, ReturnOrderInline}
+        return [inline for inline in super().get_inlines(request, obj) if inline not in hidden]
 
     @display(description="roles", label=True)
     def roles(self, company):

@@ -17,7 +17,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 
-from admin_customisations.base import StockroomModelAdmin
+from admin_customisations.base import ResponsibleAdminMixin, StockroomModelAdmin
 from inventory.admin.filters import YesNoFilter
 from inventory.services.common import fmt
 from orders.admin.purchase_actions import (
@@ -195,7 +195,7 @@ PROGRESS_FIELDS = [
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(StockroomModelAdmin):
+class PurchaseOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     form = PurchaseOrderForm
     list_display = [
         "reference",

@@ -14,7 +14,11 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import display
 
-from admin_customisations.base import StockroomModelAdmin, admin_change_reason
+from admin_customisations.base import (
+    ResponsibleAdminMixin,
+    StockroomModelAdmin,
+    admin_change_reason,
+)
 from inventory.admin.filters import YesNoFilter
 from orders.admin import returns_actions as ro_actions
 from orders.admin.sales import money
@@ -129,7 +133,7 @@ class ReturnOrderForm(forms.ModelForm):
 
 
 @admin.register(ReturnOrder)
-class ReturnOrderAdmin(StockroomModelAdmin):
+class ReturnOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     form = ReturnOrderForm
     list_display = [
         "reference",

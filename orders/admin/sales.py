@@ -18,7 +18,11 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import display
 
 from admin_customisations.actions import dry_run
-from admin_customisations.base import StockroomModelAdmin, admin_change_reason
+from admin_customisations.base import (
+    ResponsibleAdminMixin,
+    StockroomModelAdmin,
+    admin_change_reason,
+)
 from inventory.admin.filters import YesNoFilter
 from inventory.services.common import fmt
 from orders.admin import sales_actions as so_actions
@@ -192,7 +196,7 @@ class SalesOrderForm(forms.ModelForm):
 
 
 @admin.register(SalesOrder)
-class SalesOrderAdmin(StockroomModelAdmin):
+class SalesOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     form = SalesOrderForm
     list_display = [
         "reference",

@@ -329,3 +329,12 @@ def test_new_price_breaks_default_to_the_supplier_currency(admin_client_root):
         reverse("admin:orders_supplierpart_change", args=[sp.pk])
     ).content.decode()
     assert 'name="price_breaks-__prefix__-currency" value="USD"' in content
+
+
+def test_customer_page_has_sales_and_return_order_tabs(admin_client_root):
+    customer = factories.CompanyFactory(name="Buyer", is_supplier=False, is_customer=True)
+    order = factories.SalesOrderFactory(customer=customer)
+    rma = factories.ReturnOrderFactory(customer=customer)
+    content = admin_client_root.get(f"/admin/orders/company/{customer.pk}/change/").content.decode()
+    assert order.reference in content and rma.reference in content
+    assert "activeTab = 'purchase_orders'" not in content  # not a supplier: no purchase-order tab

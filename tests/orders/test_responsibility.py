@@ -132,3 +132,21 @@ def test_crafted_post_by_a_non_responsible_user_is_refused(client, people, setti
     assert response.status_code in {200, 302, 403}
     order.refresh_from_db()
     assert order.status == PurchaseOrderStatus.PENDING
+
+
+def test_non_responsible_users_see_the_order_read_only(client, people, settings):
+    settings.ORDERS_RESPONSIBLE_ONLY = True
+    order = factories.PurchaseOrderFactory(responsible_user=people["alice"], description="Original")
+    client.force_login(people["bob"])
+    page = client.get(f"/admin/orders/purchaseorder/{order.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="description"' not in page.content.decode()
+    response = client.post(
+        f"/admin/orders/purchaseorder/{order.pk}/change/", {"description": "Changed"}
+    )
+    assert response.status_code == 403
+    client.force_login(people["alice"])
+    assert (
+        'name="description"'
+        in client.get(f"/admin/orders/purchaseorder/{order.pk}/change/").content.decode()
+    )
