@@ -42,6 +42,7 @@ CREATE_FIELDS = [
     "take_from",
     "destination",
     "parent",
+    "sales_order",
     "target_date",
     "batch",
     "responsible_user",
@@ -194,6 +195,7 @@ class BuildOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     ordering = ["-reference_int"]
     autocomplete_fields = [
         "part",
+        "sales_order",
         "take_from",
         "destination",
         "parent",
@@ -243,6 +245,7 @@ class BuildOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
             {
                 "fields": [
                     "parent",
+                    "sales_order",
                     "target_date",
                     "responsible_user",
                     "responsible_group",

@@ -68,6 +68,15 @@ class BuildOrder(models.Model):
         blank=True,
         related_name="children",
     )
+    sales_order = models.ForeignKey(
+        "orders.SalesOrder",
+        verbose_name="sales order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="builds",
+        help_text="The sales order this build is for.",
+    )
     batch = models.CharField("batch code", max_length=100, blank=True)
     target_date = models.DateField("target date", null=True, blank=True, db_index=True)
     created_at = models.DateTimeField("created", auto_now_add=True)

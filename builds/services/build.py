@@ -83,6 +83,7 @@ EDITABLE_FIELDS = (
     "take_from",
     "destination",
     "parent",
+    "sales_order",
     "target_date",
     "batch",
     "responsible_user",
@@ -166,6 +167,7 @@ def build_order_create(
     responsible_user=None,
     responsible_group=None,
     notes="",
+    sales_order=None,
 ) -> BuildOrder:
     """Create a pending build order with one line per BOM line.
 
@@ -188,6 +190,7 @@ def build_order_create(
         take_from=take_from,
         destination=destination,
         parent=parent,
+        sales_order=sales_order,
         target_date=target_date,
         batch=batch or "",
         responsible_user=responsible_user,

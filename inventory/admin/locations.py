@@ -9,7 +9,7 @@ from unfold.decorators import display
 from admin_customisations.actions import ActionForm, autocomplete, form_action
 from inventory.admin.tree import TreeAdmin
 from inventory.models import StockItem, StockLocation
-from inventory.permissions import may_change_location
+from inventory.permissions import changeable_locations, may_change_location
 from inventory.resources import StockLocationResource
 from inventory.selectors import locations_with_counts
 from inventory.services.stock import stock_location_delete, stock_location_move_items
@@ -75,6 +75,17 @@ class StockLocationAdmin(TreeAdmin):
 
     def get_queryset(self, request):
         return locations_with_counts(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        """Autocomplete for a stock item's location (moving, receiving, returning stock) offers only
+        locations the user may put stock into (stock ownership); other searches see everything."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if (
+            request.GET.get("model_name") == "stockitem"
+            and request.GET.get("field_name") == "location"
+        ):
+            queryset = changeable_locations(request.user, queryset)
+        return queryset, may_have_duplicates
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)

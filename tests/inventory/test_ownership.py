@@ -191,3 +191,15 @@ def test_import_touching_a_location_the_user_does_not_own_is_refused_whole(world
 
 def test_stock_items_cannot_be_imported_around_the_services(admin_client_root):
     assert admin_client_root.get("/admin/inventory/stockitem/import/").status_code == 403
+
+
+def test_location_autocomplete_for_stock_offers_only_changeable_locations(client, world):
+    client.force_login(world["member"])
+    url = (
+        "/admin/autocomplete/?app_label=inventory&model_name=stockitem&field_name=location&term=Bin"
+    )
+    names = {row["text"] for row in client.get(url).json()["results"]}
+    assert names == {"Store/Shelf A/Bin 1"}  # Bin 2 belongs to someone else
+    url = "/admin/autocomplete/?app_label=inventory&model_name=stocklocation&field_name=parent&term=Bin"
+    names = {row["text"] for row in client.get(url).json()["results"]}
+    assert names == {"Store/Shelf A/Bin 1", "Store/Shelf A/Bin 2"}  # other searches are unaffected
