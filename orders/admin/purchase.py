@@ -20,6 +20,7 @@ from unfold.enums import ActionVariant
 from admin_customisations.base import ResponsibleAdminMixin, StockroomModelAdmin
 from inventory.admin.filters import YesNoFilter
 from inventory.services.common import fmt
+from orders.admin.common import OrderReferenceForm
 from orders.admin.purchase_actions import (
     PURCHASE_ORDER_ACTIONS,
     RECEIVABLE,
@@ -30,9 +31,7 @@ from orders.admin.purchase_actions import (
 from orders.admin.sourcing_inlines import CheckedModelForm
 from orders.choices import ORDER_STATUS_COLOURS, PURCHASE_OPEN
 from orders.models import PurchaseOrder, PurchaseOrderExtraLine, PurchaseOrderLine
-from orders.models.references import next_reference, validate_reference
 from orders.selectors.purchase import overdue_q, purchase_order_totals, purchase_orders_with_totals
-from orders.services.common import reference_pattern
 from orders.services.purchase import (
     default_unit_price,
     purchase_order_create,
@@ -152,33 +151,10 @@ ORDER_FIELDS = [
 ]
 
 
-class PurchaseOrderForm(forms.ModelForm):
+class PurchaseOrderForm(OrderReferenceForm):
     class Meta:
         model = PurchaseOrder
         fields = ["reference", "supplier", *ORDER_FIELDS]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.reference_auto = False
-        if "reference" in self.fields:
-            pattern = reference_pattern(PurchaseOrder)
-            self.fields["reference"].required = False
-            self.fields["reference"].help_text = (
-                f"Leave empty for the next number ({next_reference(PurchaseOrder, pattern)}); "
-                f"pattern {pattern}."
-            )
-
-    def clean_reference(self):
-        reference = (self.cleaned_data.get("reference") or "").strip()
-        pattern = reference_pattern(PurchaseOrder)
-        if not reference:
-            self.reference_auto = True
-            return next_reference(PurchaseOrder, pattern)
-        try:
-            validate_reference(reference, pattern)
-        except ValidationError as error:
-            raise ValidationError(error.message_dict["reference"]) from None
-        return reference
 
 
 PROGRESS_FIELDS = [

@@ -2,9 +2,7 @@
 inline (stock items the customer has); actions for every transition and for receiving.
 Every write goes through orders.services.returns."""
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -21,6 +19,7 @@ from admin_customisations.base import (
 )
 from inventory.admin.filters import YesNoFilter
 from orders.admin import returns_actions as ro_actions
+from orders.admin.common import OrderReferenceForm
 from orders.admin.sales import money
 from orders.admin.sales_actions import (
     ServiceInlineForm,
@@ -29,11 +28,9 @@ from orders.admin.sales_actions import (
 )
 from orders.choices import ORDER_STATUS_COLOURS, RETURN_OPEN
 from orders.models import ReturnOrder, ReturnOrderLine
-from orders.models.references import next_reference, validate_reference
 from orders.selectors.returns import return_orders_with_figures
 from orders.selectors.sales import overdue_q
 from orders.services import returns as services
-from orders.services.common import reference_pattern
 
 
 class ReturnOverdueFilter(YesNoFilter):
@@ -101,35 +98,10 @@ PROGRESS_FIELDS = [
 ]
 
 
-class ReturnOrderForm(forms.ModelForm):
-    """Reference optional on creation (empty: the next one); checked against the pattern."""
-
+class ReturnOrderForm(OrderReferenceForm):
     class Meta:
         model = ReturnOrder
         fields = ["reference", "customer", *ORDER_FIELDS]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.reference_auto = False
-        if "reference" in self.fields:
-            pattern = reference_pattern(ReturnOrder)
-            self.fields["reference"].required = False
-            self.fields["reference"].help_text = (
-                f"Leave empty for the next number ({next_reference(ReturnOrder, pattern)}); "
-                f"pattern {pattern}."
-            )
-
-    def clean_reference(self):
-        reference = (self.cleaned_data.get("reference") or "").strip()
-        pattern = reference_pattern(ReturnOrder)
-        if not reference:
-            self.reference_auto = True
-            return next_reference(ReturnOrder, pattern)
-        try:
-            validate_reference(reference, pattern)
-        except ValidationError as error:
-            raise ValidationError(error.message_dict["reference"]) from None
-        return reference
 
 
 @admin.register(ReturnOrder)

@@ -10,6 +10,7 @@ from admin_customisations.actions import autocomplete, form_action
 from inventory.choices import StockStatus
 from inventory.models import StockItem, StockLocation
 from inventory.services.common import fmt
+from orders.admin.common import status_message
 from orders.admin.sales_actions import BulkConfirmForm, ConfirmForm, OrderActionForm, detail_action
 from orders.choices import RETURN_OPEN, ReturnOrderStatus
 from orders.services import returns as services
@@ -92,28 +93,23 @@ class ReceiveForm(OrderActionForm):
         return line_summary(self.obj)
 
 
-def _status_message(order, verb):
-    order.refresh_from_db()
-    return f"{order.reference} {verb}: now {order.get_status_display()}."
-
-
 def apply_issue(*, request, obj, data):
-    return _status_message(services.return_order_issue(order=obj, user=request.user), "issued")
+    return status_message(services.return_order_issue(order=obj, user=request.user), "issued")
 
 
 def apply_hold(*, request, obj, data):
-    return _status_message(services.return_order_hold(order=obj, user=request.user), "put on hold")
+    return status_message(services.return_order_hold(order=obj, user=request.user), "put on hold")
 
 
 def apply_cancel(*, request, obj, data):
-    return _status_message(services.return_order_cancel(order=obj, user=request.user), "cancelled")
+    return status_message(services.return_order_cancel(order=obj, user=request.user), "cancelled")
 
 
 def apply_complete(*, request, obj, data):
     order = services.return_order_complete(
         order=obj, user=request.user, accept_incomplete=data["accept_incomplete"]
     )
-    return _status_message(order, "completed")
+    return status_message(order, "completed")
 
 
 def apply_receive(*, request, obj, data):

@@ -4,7 +4,6 @@ and the shipment admin. Every write goes through orders.services.sales."""
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -26,10 +25,10 @@ from admin_customisations.base import (
 from inventory.admin.filters import YesNoFilter
 from inventory.services.common import fmt
 from orders.admin import sales_actions as so_actions
+from orders.admin.common import OrderReferenceForm
 from orders.admin.sales_actions import ServiceInlineForm, ServiceInlineFormSet
 from orders.choices import ORDER_STATUS_COLOURS, SALES_OPEN
 from orders.models import SalesOrder, SalesOrderExtraLine, SalesOrderLine, SalesOrderShipment
-from orders.models.references import next_reference, validate_reference
 from orders.selectors.sales import (
     order_allocations,
     overdue_q,
@@ -38,7 +37,6 @@ from orders.selectors.sales import (
     shipments_with_figures,
 )
 from orders.services import sales as services
-from orders.services.common import reference_pattern
 
 
 def money(value, currency) -> str:
@@ -164,35 +162,10 @@ PROGRESS_FIELDS = [
 ]
 
 
-class SalesOrderForm(forms.ModelForm):
-    """Reference optional on creation (empty: the next one); checked against the pattern."""
-
+class SalesOrderForm(OrderReferenceForm):
     class Meta:
         model = SalesOrder
         fields = ["reference", "customer", *ORDER_FIELDS]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.reference_auto = False
-        if "reference" in self.fields:
-            pattern = reference_pattern(SalesOrder)
-            self.fields["reference"].required = False
-            self.fields["reference"].help_text = (
-                f"Leave empty for the next number ({next_reference(SalesOrder, pattern)}); "
-                f"pattern {pattern}."
-            )
-
-    def clean_reference(self):
-        reference = (self.cleaned_data.get("reference") or "").strip()
-        pattern = reference_pattern(SalesOrder)
-        if not reference:
-            self.reference_auto = True
-            return next_reference(SalesOrder, pattern)
-        try:
-            validate_reference(reference, pattern)
-        except ValidationError as error:
-            raise ValidationError(error.message_dict["reference"]) from None
-        return reference
 
 
 @admin.register(SalesOrder)

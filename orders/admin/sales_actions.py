@@ -31,6 +31,7 @@ from admin_customisations.actions import (
 )
 from inventory.models import StockItem
 from inventory.services.common import fmt
+from orders.admin.common import status_message
 from orders.choices import SALES_OPEN, SalesOrderStatus
 from orders.models import SalesOrderAllocation, SalesOrderShipment
 from orders.selectors.sales import order_allocations, sales_lines_with_allocation
@@ -437,28 +438,23 @@ class ShipForm(OrderActionForm):
 # ---------------------------------------------------------------- apply functions
 
 
-def _status_message(order, verb):
-    order.refresh_from_db()
-    return f"{order.reference} {verb}: now {order.get_status_display()}."
-
-
 def apply_issue(*, request, obj, data):
-    return _status_message(services.sales_order_issue(order=obj, user=request.user), "issued")
+    return status_message(services.sales_order_issue(order=obj, user=request.user), "issued")
 
 
 def apply_hold(*, request, obj, data):
-    return _status_message(services.sales_order_hold(order=obj, user=request.user), "put on hold")
+    return status_message(services.sales_order_hold(order=obj, user=request.user), "put on hold")
 
 
 def apply_cancel(*, request, obj, data):
-    return _status_message(services.sales_order_cancel(order=obj, user=request.user), "cancelled")
+    return status_message(services.sales_order_cancel(order=obj, user=request.user), "cancelled")
 
 
 def apply_complete(*, request, obj, data):
     order = services.sales_order_complete(
         order=obj, user=request.user, accept_incomplete=data["accept_incomplete"]
     )
-    return _status_message(order, "completed")
+    return status_message(order, "completed")
 
 
 def apply_allocate(*, request, obj, data):
