@@ -31,7 +31,8 @@ from orders.admin.purchase_actions import (
 from orders.admin.sourcing_inlines import CheckedModelForm
 from orders.choices import ORDER_STATUS_COLOURS, PURCHASE_OPEN
 from orders.models import PurchaseOrder, PurchaseOrderExtraLine, PurchaseOrderLine
-from orders.selectors.purchase import overdue_q, purchase_order_totals, purchase_orders_with_totals
+from orders.selectors.common import overdue_q
+from orders.selectors.purchase import purchase_order_totals, purchase_orders_with_totals
 from orders.services.purchase import (
     default_unit_price,
     purchase_order_create,
@@ -48,7 +49,7 @@ class OverdueFilter(YesNoFilter):
     parameter_name = "overdue"
 
     def condition(self):
-        return overdue_q()
+        return overdue_q(PURCHASE_OPEN)
 
 
 # --- lines -----------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ from orders.admin.sales_actions import (
 )
 from orders.choices import ORDER_STATUS_COLOURS, RETURN_OPEN
 from orders.models import ReturnOrder, ReturnOrderLine
+from orders.selectors.common import overdue_q
 from orders.selectors.returns import return_orders_with_figures
-from orders.selectors.sales import overdue_q
 from orders.services import returns as services
 
 

@@ -29,9 +29,9 @@ from orders.admin.common import OrderReferenceForm
 from orders.admin.sales_actions import ServiceInlineForm, ServiceInlineFormSet
 from orders.choices import ORDER_STATUS_COLOURS, SALES_OPEN
 from orders.models import SalesOrder, SalesOrderExtraLine, SalesOrderLine, SalesOrderShipment
+from orders.selectors.common import overdue_q
 from orders.selectors.sales import (
     order_allocations,
-    overdue_q,
     sales_lines_with_allocation,
     sales_orders_with_figures,
     shipments_with_figures,

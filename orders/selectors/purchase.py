@@ -6,50 +6,24 @@ Every figure is computed in the list's own query (correlated subqueries), never 
 from decimal import Decimal
 
 from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
-    DecimalField,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
-    Q,
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from orders.choices import PURCHASE_OPEN
 from orders.models import PurchaseOrder, PurchaseOrderExtraLine, PurchaseOrderLine
-
-MONEY = DecimalField(max_digits=30, decimal_places=6)
-QUANTITY = DecimalField(max_digits=20, decimal_places=5)
-
-
-def _sum(rows, expression, output_field) -> Coalesce:
-    subquery = (
-        rows.order_by()
-        .values("order")
-        .annotate(total=Sum(ExpressionWrapper(expression, output_field=output_field)))
-        .values("total")[:1]
-    )
-    return Coalesce(
-        Subquery(subquery, output_field=output_field), Value(Decimal(0)), output_field=output_field
-    )
-
-
-def _count(rows) -> Coalesce:
-    subquery = rows.order_by().values("order").annotate(n=Count("pk")).values("n")[:1]
-    return Coalesce(Subquery(subquery, output_field=IntegerField()), Value(0))
-
-
-def overdue_q(today=None) -> Q:
-    """Open and the target date has passed (R61)."""
-    return Q(status__in=PURCHASE_OPEN, target_date__lt=today or timezone.localdate())
+from orders.selectors.common import (
+    MONEY,
+    QUANTITY,
+    overdue_expression,
+    subquery_count,
+    subquery_sum,
+)
 
 
 def purchase_orders_with_totals(queryset=None):
@@ -60,15 +34,13 @@ def purchase_orders_with_totals(queryset=None):
     lines = PurchaseOrderLine.objects.filter(order=OuterRef("pk"))
     extras = PurchaseOrderExtraLine.objects.filter(order=OuterRef("pk"))
     return queryset.annotate(
-        line_count=_count(lines),
-        lines_received=_count(lines.filter(received__gte=F("quantity"))),
-        lines_total=_sum(
+        line_count=subquery_count(lines),
+        lines_received=subquery_count(lines.filter(received__gte=F("quantity"))),
+        lines_total=subquery_sum(
             lines, F("quantity") * Coalesce(F("unit_price"), Value(Decimal(0))), MONEY
         ),
-        extra_total=_sum(extras, F("quantity") * F("price"), MONEY),
-        overdue=Case(
-            When(overdue_q(), then=Value(True)), default=Value(False), output_field=BooleanField()
-        ),
+        extra_total=subquery_sum(extras, F("quantity") * F("price"), MONEY),
+        overdue=overdue_expression(PURCHASE_OPEN),
     ).annotate(
         total_price=ExpressionWrapper(F("lines_total") + F("extra_total"), output_field=MONEY)
     )

@@ -4,7 +4,7 @@ from django.db.models import ExpressionWrapper, F, OuterRef
 
 from orders.choices import RETURN_OPEN
 from orders.models import ReturnOrder, ReturnOrderLine
-from orders.selectors.sales import MONEY, overdue_expression, subquery_count, subquery_sum
+from orders.selectors.common import MONEY, overdue_expression, subquery_count, subquery_sum
 
 
 def return_orders_with_figures(queryset=None):

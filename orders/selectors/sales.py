@@ -3,25 +3,12 @@
 Every figure is an annotation (correlated subqueries): lists stay one query.
 """
 
-from decimal import Decimal
-
 from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
-    DecimalField,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Q,
-    Subquery,
-    Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from orders.choices import SALES_OPEN
 from orders.models import (
@@ -31,37 +18,13 @@ from orders.models import (
     SalesOrderLine,
     SalesOrderShipment,
 )
-
-QUANTITY = DecimalField(max_digits=20, decimal_places=5)
-MONEY = DecimalField(max_digits=30, decimal_places=6)
-
-
-def subquery_sum(qs, expression, output_field):
-    total = qs.order_by().annotate(_g=Value(1)).values("_g").annotate(t=Sum(expression)).values("t")
-    return Coalesce(
-        Subquery(total[:1], output_field=output_field),
-        Value(Decimal(0)),
-        output_field=output_field,
-    )
-
-
-def subquery_count(qs):
-    n = qs.order_by().annotate(_g=Value(1)).values("_g").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(n[:1], output_field=IntegerField()), Value(0))
-
-
-def overdue_expression(open_statuses, today=None):
-    """True for an open order whose target date has passed (R61)."""
-    today = today or timezone.localdate()
-    return Case(
-        When(overdue_q(open_statuses, today), then=Value(True)),
-        default=Value(False),
-        output_field=BooleanField(),
-    )
-
-
-def overdue_q(open_statuses, today=None) -> Q:
-    return Q(status__in=open_statuses, target_date__lt=today or timezone.localdate())
+from orders.selectors.common import (
+    MONEY,
+    QUANTITY,
+    overdue_expression,
+    subquery_count,
+    subquery_sum,
+)
 
 
 def sales_orders_with_figures(queryset=None):
