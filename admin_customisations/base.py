@@ -11,11 +11,16 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
+from admin_customisations.history.admin import SafeHistoryAdminMixin
 from inventory.responsibility import may_change_responsible
 
 
 class StockroomModelAdmin(
-    SimpleHistoryAdmin, GuardedModelAdminMixin, ImportExportMixin, ModelAdmin
+    SafeHistoryAdminMixin,  # history version pages: revert needs change permission, via services
+    SimpleHistoryAdmin,
+    GuardedModelAdminMixin,
+    ImportExportMixin,
+    ModelAdmin,
 ):
     """Unfold + simple-history + import-export + guardian, with large-table defaults."""
 

@@ -1,0 +1,1 @@
+"""History pages: safe revert (admin.py) and the per-model revert policy (revert.py)."""
