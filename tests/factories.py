@@ -97,11 +97,11 @@ def next_order_reference(label: str) -> str:
     """The next free reference of an order model (as the services would allocate it)."""
     from django.apps import apps
 
-    from orders.models.references import next_reference
+    from inventory.services.references import next_reference
     from orders.services.common import reference_pattern
 
     model = apps.get_model(label)
-    return next_reference(model, reference_pattern(model))
+    return next_reference(model, reference_pattern(model))[0]
 
 
 class SalesOrderFactory(factory.django.DjangoModelFactory):

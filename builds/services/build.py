@@ -48,10 +48,7 @@ from builds.services.build_stock import (
     build_unallocate,
     consume_allocation,
 )
-from builds.services.references import (
-    save_with_new_reference,
-    validate_reference,
-)
+from builds.services.references import save_with_reference
 from inventory.models import StockItem
 from inventory.services.common import delete_with_history, fmt, save_with_history, to_quantity
 
@@ -200,16 +197,11 @@ def build_order_create(
     )
     if parent is not None:
         _check_parent(build, parent)
-    if reference and str(reference).strip():
-        build.reference, build.reference_int = validate_reference(reference)
-        build.full_clean(exclude=["reference", "reference_int"])
-        save_with_history(build, user=user, reason="Created")
-    else:
-        build.reference = "-"
-        build.full_clean(exclude=["reference", "reference_int"])
-        save_with_new_reference(
-            build, lambda: save_with_history(build, user=user, reason="Created")
-        )
+    build.reference = "-"
+    build.full_clean(exclude=["reference", "reference_int"])
+    save_with_reference(
+        build, lambda: save_with_history(build, user=user, reason="Created"), reference
+    )
     _sync_lines(build, user)
     return build
 

@@ -11,6 +11,7 @@ from unfold.contrib.filters.admin import AutocompleteSelectFilter
 from unfold.decorators import display
 
 from admin_customisations.base import StockroomModelAdmin
+from admin_customisations.service_errors import ServiceErrorsAdminMixin
 from orders.admin.sourcing_inlines import CompanyManufacturerPartInline, CompanySupplierPartInline
 from orders.choices import ORDER_STATUS_COLOURS
 from orders.models import Address, Company, Contact, PurchaseOrder, ReturnOrder, SalesOrder
@@ -136,7 +137,7 @@ class ReturnOrderInline(PurchaseOrderInline):
 
 
 @admin.register(Company)
-class CompanyAdmin(StockroomModelAdmin):
+class CompanyAdmin(ServiceErrorsAdminMixin, StockroomModelAdmin):
     list_display = [
         "name",
         "roles",
@@ -237,7 +238,7 @@ class ContactAdmin(StockroomModelAdmin):
 
 
 @admin.register(Address)
-class AddressAdmin(StockroomModelAdmin):
+class AddressAdmin(ServiceErrorsAdminMixin, StockroomModelAdmin):
     form = AddressForm
     list_display = ["title", "company", "primary", "line1", "postal_code", "city", "country"]
     list_select_related = ["company"]

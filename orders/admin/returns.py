@@ -17,6 +17,7 @@ from admin_customisations.base import (
     StockroomModelAdmin,
     admin_change_reason,
 )
+from admin_customisations.service_errors import ServiceErrorsAdminMixin
 from inventory.admin.filters import YesNoFilter
 from orders.admin import returns_actions as ro_actions
 from orders.admin.common import OrderReferenceForm
@@ -105,7 +106,7 @@ class ReturnOrderForm(OrderReferenceForm):
 
 
 @admin.register(ReturnOrder)
-class ReturnOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
+class ReturnOrderAdmin(ServiceErrorsAdminMixin, ResponsibleAdminMixin, StockroomModelAdmin):
     form = ReturnOrderForm
     list_display = [
         "reference",

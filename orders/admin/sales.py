@@ -22,6 +22,7 @@ from admin_customisations.base import (
     StockroomModelAdmin,
     admin_change_reason,
 )
+from admin_customisations.service_errors import ServiceErrorsAdminMixin
 from inventory.admin.filters import YesNoFilter
 from inventory.services.common import fmt
 from orders.admin import sales_actions as so_actions
@@ -169,7 +170,7 @@ class SalesOrderForm(OrderReferenceForm):
 
 
 @admin.register(SalesOrder)
-class SalesOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
+class SalesOrderAdmin(ServiceErrorsAdminMixin, ResponsibleAdminMixin, StockroomModelAdmin):
     form = SalesOrderForm
     list_display = [
         "reference",
@@ -396,7 +397,7 @@ class ShipmentForm(forms.ModelForm):
 
 
 @admin.register(SalesOrderShipment)
-class SalesOrderShipmentAdmin(StockroomModelAdmin):
+class SalesOrderShipmentAdmin(ServiceErrorsAdminMixin, StockroomModelAdmin):
     form = ShipmentForm
     list_display = [
         "shipment_display",

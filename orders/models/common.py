@@ -7,8 +7,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from inventory.services.references import reference_int
 from orders.models.companies import currency_code
-from orders.models.references import reference_int
 
 
 class Order(models.Model):
@@ -95,7 +95,8 @@ class Order(models.Model):
         return f"{self.reference} – {self.company.name}" if self.company_id else self.reference
 
     def save(self, *args, **kwargs):
-        self.reference_int = reference_int(self.reference)
+        if not self.reference_int:  # the allocator sets it; imports and fixtures may not
+            self.reference_int = reference_int(self.reference)
         if not self.currency and self.company_id:
             self.currency = self.company.currency
         super().save(*args, **kwargs)

@@ -1,12 +1,16 @@
 """Helpers shared by the order services: references, status transitions, responsibility."""
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from inventory.responsibility import check_responsible, may_change_responsible
 from inventory.services.common import lock, save_with_history
-from orders.models.references import next_reference, validate_reference
+from inventory.services.references import (
+    ReferencePattern,
+    parse_pattern,
+    save_with_reference,
+)
 
 DEFAULT_PATTERNS = {
     "PURCHASE_ORDER_REFERENCE_PATTERN": "PO-{ref:04d}",
@@ -15,35 +19,47 @@ DEFAULT_PATTERNS = {
 }
 
 
-def reference_pattern(model) -> str:
+def reference_pattern(model) -> ReferencePattern:
     """The configured reference pattern for an order model (settings override the defaults)."""
-    return getattr(settings, model.REFERENCE_SETTING, DEFAULT_PATTERNS[model.REFERENCE_SETTING])
+    name = model.REFERENCE_SETTING
+    try:
+        return parse_pattern(getattr(settings, name, DEFAULT_PATTERNS[name]))
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
 
 
-def order_save_new(order, *, user, reference: str | None = None, attempts: int = 5):
+@checks.register(checks.Tags.compatibility)
+def check_reference_patterns(app_configs=None, **kwargs):
+    """``manage.py check`` reports an unusable order reference pattern setting."""
+    from orders.models import PurchaseOrder, ReturnOrder, SalesOrder
+
+    errors = []
+    for model in (PurchaseOrder, SalesOrder, ReturnOrder):
+        try:
+            reference_pattern(model)
+        except ImproperlyConfigured as error:
+            errors.append(checks.Error(str(error), id="orders.E001"))
+    return errors
+
+
+def order_save_new(order, *, user, reference: str | None = None):
     """Validate and insert a new order with the given or the next free reference.
 
-    Two users creating orders at once may compute the same next reference; the
-    unique constraint catches it and the next number is tried.
+    Call inside the create service's transaction: the reference is allocated under the
+    order model's lock (see inventory.services.references), so orders created at the same
+    moment get distinct numbers; a typed reference that is taken is a field error.
     """
     model = type(order)
     pattern = reference_pattern(model)
-    for _ in range(attempts):
-        order.reference = reference or next_reference(model, pattern)
-        validate_reference(order.reference, pattern)
-        order.created_by = user if getattr(user, "pk", None) else None
-        order.full_clean()
-        try:
-            with transaction.atomic():
-                save_with_history(order, user=user, reason="Created")
-            return order
-        except IntegrityError:
-            if reference:
-                raise ValidationError(
-                    {"reference": f"Reference {reference} is already in use."}
-                ) from None
-            order.pk = None
-    raise ValidationError("Could not allocate a free order reference; please try again.")
+    order.reference = "-"
+    order.created_by = user if getattr(user, "pk", None) else None
+    order.full_clean(exclude=["reference", "reference_int"])
+    return save_with_reference(
+        order,
+        pattern=pattern,
+        reference=reference,
+        save=lambda: save_with_history(order, user=user, reason="Created"),
+    )
 
 
 def order_transition(order, *, to, allowed_from, user, verb: str, **changes):

@@ -143,7 +143,7 @@ def test_add_refuses_a_reference_off_the_pattern(admin_client_root, shop):
         f"{CHANGELIST}add/", {"part": shop.widget.pk, "quantity": "1", "reference": "X-1"}
     )
     assert response.status_code == 200
-    assert "does not follow the reference pattern" in response.content.decode()
+    assert "does not match the pattern" in response.content.decode()
     assert not BuildOrder.objects.exists()
 
 

@@ -1,51 +1,19 @@
-"""Build services under concurrency (PostgreSQL only: SQLite serialises writers anyway)."""
+"""Build services under concurrency (PostgreSQL only: SQLite serialises writers anyway).
+
+Builds created at once: tests/orders/test_reference_concurrency.py (every numbered model).
+"""
 
 import threading
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from builds.models import BuildItem, BuildOrder
-from builds.services import references
+from builds.models import BuildItem
 from builds.services.build import build_allocate, build_order_create
 from tests.builds.test_build_support import D
 from tests.factories import BomItemFactory, PartFactory, StockItemFactory, UserFactory
 from tests.inventory.test_stock_services import run_in_threads
 from tests.services import require_postgres
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_builds_created_at_once_get_different_references(monkeypatch):
-    """Both transactions read "highest is 0" before either inserts; the unique reference
-    makes the second one retry with the next number."""
-    require_postgres()
-    user = UserFactory()
-    widget = PartFactory(assembly=True)
-    BomItemFactory(part=widget, quantity=2)
-    both_read = threading.Barrier(2, timeout=10)
-    first_reads = threading.local()
-    real = references.next_reference_number
-
-    def next_number_after_both_read():
-        number = real()
-        if not getattr(first_reads, "done", False):
-            first_reads.done = True
-            both_read.wait()
-        return number
-
-    monkeypatch.setattr(references, "next_reference_number", next_number_after_both_read)
-
-    def create():
-        build_order_create(part=widget, quantity=5, user=user)
-
-    def create_too():
-        build_order_create(part=widget, quantity=5, user=user)
-
-    run_in_threads(create, create_too)
-    builds = list(BuildOrder.objects.order_by("reference_int"))
-    assert [(b.reference, b.reference_int) for b in builds] == [("BO-0001", 1), ("BO-0002", 2)]
-    assert [b.lines.count() for b in builds] == [1, 1]
 
 
 @pytest.mark.postgres

@@ -4,13 +4,13 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from builds.models import BuildOrder
-from builds.services import references
 from builds.services.references import (
     check_reference_pattern,
     next_reference,
     parse_pattern,
     validate_reference,
 )
+from inventory.services import references as shared_references
 from tests.builds.test_build_support import refused_fixture, shop_fixture, user_fixture  # noqa: F401
 from tests.factories import BuildOrderFactory
 
@@ -109,17 +109,17 @@ def test_validate_reference_excludes_the_build_itself(shop):
 
 
 def test_a_number_taken_concurrently_is_retried(shop, monkeypatch):
-    """Another transaction committed BO-0001 after we read the highest number: the unique
-    constraint refuses our insert and the next number is used instead."""
+    """A row inserted without the reference lock (an import) took the number we read:
+    the unique constraint refuses our insert and the next number is used instead."""
     BuildOrderFactory(reference="BO-0001", reference_int=1)
-    real = references.next_reference
+    real = shared_references.next_reference
     calls = []
 
-    def stale_then_real():
+    def stale_then_real(model, pattern):
         calls.append(1)
-        return ("BO-0001", 1) if len(calls) == 1 else real()
+        return ("BO-0001", 1) if len(calls) == 1 else real(model, pattern)
 
-    monkeypatch.setattr(references, "next_reference", stale_then_real)
+    monkeypatch.setattr(shared_references, "next_reference", stale_then_real)
     build = shop.build(1)
     assert (build.reference, build.reference_int) == ("BO-0002", 2)
     assert len(calls) == 2
