@@ -1,9 +1,13 @@
 """Admin actions that ask for input on an intermediate page, then call a service.
 
-``form_action`` builds such an action from a form class and an ``apply``
-function. The whole selection is applied in one transaction: if the service
-refuses any item, nothing is changed and the form is shown again with the
-message next to the field it concerns (or at the top).
+``form_action`` builds such an action from a form class and either an ``apply``
+function (the whole selection at once) or an ``each`` function (one object,
+through a service). Small selections run inline in one transaction: if the
+service refuses any object, nothing is changed and the form is shown again with
+the message next to the field it concerns (or at the top); an object already in
+the requested state is skipped. An ``each`` action over a selection larger than
+``BULK_JOB_THRESHOLD``, or over "all N matching rows", becomes a background job
+(``admin_customisations.jobs``) that applies the same ``each`` per object.
 """
 
 from django import forms
@@ -12,7 +16,10 @@ from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from unfold.widgets import (
     UnfoldAdminDecimalFieldWidget,
     UnfoldAdminSelectWidget,
@@ -72,17 +79,63 @@ def add_service_error(form, error: ValidationError, prefix: str = "") -> None:
             form.add_error(None, f"{prefix}{message}")
 
 
-def form_action(*, name, description, form_class, apply, permission="change", one_at_a_time=False):
+def form_action(
+    *,
+    name,
+    description,
+    form_class,
+    apply=None,
+    each=None,
+    summary=None,
+    permission="change",
+    one_at_a_time=False,
+    select_related=(),
+):
     """Build an admin action with an intermediate form.
 
-    ``apply(request=, queryset=, data=)`` performs the work through services and
-    returns the success message. With ``one_at_a_time`` the selection must be
-    exactly one object.
+    Either ``apply(request=, queryset=, data=)`` performs the work through
+    services and returns the success message, or ``each(obj, *, user, data)``
+    changes one object (raising ``jobs.bulk.Skip`` when it needs no change) and
+    ``summary(count, data)`` words the message; only ``each`` actions can run as
+    background jobs. With ``one_at_a_time`` the selection must be exactly one object.
     """
+    from admin_customisations.jobs.bulk import BulkSpec, Skip, job_threshold
+    from admin_customisations.jobs.runner import start_bulk_job
+
+    if (apply is None) == (each is None):
+        raise TypeError("form_action needs exactly one of apply= or each=")
+    spec = (
+        BulkSpec(
+            name=name,
+            description=description,
+            form_class=form_class,
+            each=each,
+            permission=permission,
+            summary=summary,
+            select_related=tuple(select_related),
+        )
+        if each
+        else None
+    )
+
+    def apply_each(*, request, queryset, data):
+        changed = skipped = 0
+        for obj in queryset.select_related(*spec.select_related).order_by("pk"):
+            try:
+                each(obj, user=request.user, data=data)
+                changed += 1
+            except Skip:
+                skipped += 1
+            except ValidationError as error:
+                error.item_prefix = f"{obj}: "
+                raise
+        message = summary(changed, data) if summary else f"{description}: {changed} changed."
+        return message + (f" {skipped} already up to date, skipped." if skipped else "")
 
     def action(modeladmin, request, queryset):
         submitted = "apply" in request.POST
         form = form_class(request.POST if submitted else None, queryset=queryset)
+        select_across = request.POST.get("select_across") == "1"
         selection_error = None
         if one_at_a_time and queryset.count() != 1:
             selection_error = (
@@ -96,16 +149,35 @@ def form_action(*, name, description, form_class, apply, permission="change", on
         if selection_error:
             modeladmin.message_user(request, selection_error, messages.ERROR)
             return None
+        as_job = spec is not None and (select_across or queryset.count() > job_threshold())
         if submitted and form.is_valid():
+            if as_job:
+                job = start_bulk_job(
+                    model_admin=modeladmin, request=request, queryset=queryset, spec=spec, form=form
+                )
+                url = reverse("admin:admin_customisations_backgroundjob_change", args=[job.pk])
+                modeladmin.message_user(
+                    request,
+                    format_html(
+                        '{} runs in the background as <a href="{}">job #{}</a>.',
+                        description,
+                        url,
+                        job.pk,
+                    ),
+                    messages.SUCCESS,
+                )
+                return redirect(url)
             try:
                 with transaction.atomic():
-                    message = apply(request=request, queryset=queryset, data=form.cleaned_data)
+                    run = apply or apply_each
+                    message = run(request=request, queryset=queryset, data=form.cleaned_data)
             except ValidationError as error:
                 add_service_error(form, error, prefix=getattr(error, "item_prefix", ""))
             else:
                 modeladmin.message_user(request, message, messages.SUCCESS)
                 return None
         opts = modeladmin.model._meta
+        object_count = queryset.count()
         context = {
             **modeladmin.admin_site.each_context(request),
             "title": description,
@@ -113,15 +185,21 @@ def form_action(*, name, description, form_class, apply, permission="change", on
             "opts": opts,
             "form": form,
             "objects": list(queryset[:50]),
-            "object_count": queryset.count(),
+            "object_count": object_count,
             "action_name": name,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "selected": [str(pk) for pk in queryset.values_list("pk", flat=True)],
+            # "All N matching" is carried as the changelist query, never as a list of ids.
+            "select_across": select_across,
+            "selected": []
+            if select_across
+            else [str(pk) for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)],
+            "runs_as_job": as_job,
             "media": modeladmin.media + form.media,
         }
         return TemplateResponse(request, "admin_customisations/action_form.html", context)
 
     action.__name__ = name
+    action.bulk = spec
     return admin.action(description=description, permissions=[permission])(action)
 
 

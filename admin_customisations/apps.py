@@ -11,9 +11,21 @@ def _sync_roles_after_migrate(sender, app_config, **kwargs):
     sync_all_groups()
 
 
+def _sync_schedules_after_migrate(sender, app_config, **kwargs):
+    if app_config.label != list(apps.get_app_configs())[-1].label:
+        return
+    from admin_customisations.schedules import sync_schedules
+
+    sync_schedules()
+
+
 class AdminCustomisationsConfig(AppConfig):
     name = "admin_customisations"
     verbose_name = "Jobs"
 
     def ready(self):
         post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="stockroom_sync_roles")
+        post_migrate.connect(_sync_schedules_after_migrate, dispatch_uid="stockroom_sync_schedules")
+        from admin_customisations.jobs import attribution
+
+        attribution.connect()

@@ -16,8 +16,11 @@ class BackgroundJob(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partially failed"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED, Status.CANCELLED)
 
     name = models.CharField("name", max_length=200, help_text="What the job does, in words.")
     task_name = models.CharField("task", max_length=200, blank=True)
@@ -41,11 +44,52 @@ class BackgroundJob(models.Model):
     started_at = models.DateTimeField("started", null=True, blank=True)
     finished_at = models.DateTimeField("finished", null=True, blank=True)
 
-    history = HistoricalRecords()
+    # Bulk-job state (admin_customisations/jobs): what to run, over what, and how far it got.
+    action = models.CharField(
+        "action",
+        max_length=200,
+        blank=True,
+        help_text="The admin action a bulk job runs, as <app>.<model>:<action name>.",
+    )
+    params = models.JSONField(
+        "form data", default=dict, blank=True, help_text="The action form as submitted."
+    )
+    selection = models.JSONField(
+        "selection",
+        default=dict,
+        blank=True,
+        help_text="The changelist query (filters, search) or the ids picked on one page.",
+    )
+    cursor = models.BigIntegerField(
+        "last processed id", default=0, help_text="Chunks resume after this primary key."
+    )
+    succeeded = models.PositiveIntegerField("succeeded", default=0)
+    skipped = models.PositiveIntegerField("skipped", default=0)
+    failed = models.PositiveIntegerField("failed", default=0)
+    attempts = models.PositiveSmallIntegerField(
+        "attempts", default=0, help_text="How often a worker started (or resumed) this job."
+    )
+    heartbeat_at = models.DateTimeField("last heartbeat", null=True, blank=True)
+    cancel_requested = models.BooleanField("cancel requested", default=False)
+    retry_of = models.ForeignKey(
+        "self",
+        verbose_name="retry of",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retries",
+        help_text="The job whose failed objects this job re-runs.",
+    )
+    result_file = models.FileField(
+        "result file", upload_to="jobs/", blank=True, help_text="An export produced by the job."
+    )
+
+    history = HistoricalRecords(excluded_fields=["heartbeat_at", "cursor"])
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "background job"
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat")]
 
     def __str__(self):
         return f"{self.name} ({self.get_status_display()})"
@@ -53,7 +97,43 @@ class BackgroundJob(models.Model):
     @property
     def percent(self) -> int:
         """Progress in whole percent (0 when the size is unknown)."""
-        return int(self.done * 100 / self.total) if self.total else 0
+        return min(100, int(self.done * 100 / self.total)) if self.total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class JobItem(models.Model):
+    """What a bulk job did to one object: the record that makes a job exactly-once.
+
+    Written in the same transaction as the object's change, so a chunk that is
+    re-run after a worker died skips every object already recorded here.
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded", "Changed"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    job = models.ForeignKey(
+        BackgroundJob, verbose_name="job", on_delete=models.CASCADE, related_name="items"
+    )
+    object_id = models.BigIntegerField("object id")
+    object_repr = models.CharField("object", max_length=200)
+    outcome = models.CharField("outcome", max_length=20, choices=Outcome.choices)
+    message = models.TextField("message", blank=True)
+
+    class Meta:
+        ordering = ["job", "object_id"]
+        verbose_name = "job item"
+        constraints = [
+            models.UniqueConstraint(fields=["job", "object_id"], name="jobitem_unique_job_object")
+        ]
+        indexes = [models.Index(fields=["job", "outcome"], name="jobitem_job_outcome")]
+
+    def __str__(self):
+        return f"{self.object_repr}: {self.get_outcome_display()}"
 
 
 class GroupRole(models.Model):

@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.celery_support import broker  # noqa: F401  (fixture: a Celery broker per test)
+
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):

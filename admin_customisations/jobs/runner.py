@@ -1,0 +1,261 @@
+"""The bulk-job runner: start a job from an admin action, run it in chunks, cancel, retry, reap.
+
+Exactly once: each chunk is one transaction that changes its objects, records
+a ``JobItem`` per object and advances the job's cursor together, under a lock on
+the job row. A worker that dies mid-chunk leaves nothing of that chunk behind;
+whoever runs the job next (a redelivered message, or the reaper's re-enqueue)
+resumes after the cursor and skips objects already recorded.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Max
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from admin_customisations.jobs.attribution import running_job
+from admin_customisations.jobs.bulk import Skip, chunk_size
+from admin_customisations.jobs.selection import (
+    describe_selection,
+    model_admin_for,
+    request_as,
+    selected_queryset,
+)
+from admin_customisations.models import BackgroundJob, JobItem
+
+log = logging.getLogger(__name__)
+Status = BackgroundJob.Status
+Outcome = JobItem.Outcome
+
+
+def start_bulk_job(*, model_admin, request, queryset, spec, form) -> BackgroundJob:
+    """Record a job for ``spec`` over the request's selection and enqueue it after commit."""
+    selection = describe_selection(request, queryset)
+    selection["max_pk"] = queryset.order_by().aggregate(m=Max("pk"))["m"] or 0
+    params = {name: form.data.getlist(form.add_prefix(name)) for name in form.fields}
+    job = BackgroundJob.objects.create(
+        name=f"{spec.description}: {model_admin.model._meta.verbose_name_plural}",
+        task_name="stockroom.run_bulk_job",
+        action=f"{model_admin.model._meta.label_lower}:{spec.name}",
+        params=params,
+        selection=selection,
+        total=len(selection["ids"]) if "ids" in selection else 0,
+        created_by=request.user,
+    )
+    enqueue(job)
+    return job
+
+
+def enqueue(job) -> None:
+    from admin_customisations.jobs.tasks import run_bulk_job
+
+    run_bulk_job.delay_on_commit(job.pk)
+
+
+def retry_failed(job, *, user) -> BackgroundJob:
+    """A new job that re-runs only the objects ``job`` failed on."""
+    failed = job.items.filter(outcome=Outcome.FAILED).count()
+    if not job.is_finished:
+        raise ValidationError("Wait until the job has finished before retrying it.")
+    if not failed:
+        raise ValidationError("This job has no failed objects to retry.")
+    retry = BackgroundJob.objects.create(
+        name=f"Retry of #{job.pk}: {job.name}"[:200],
+        task_name=job.task_name,
+        action=job.action,
+        params=job.params,
+        selection={"max_pk": job.selection.get("max_pk", 0)},
+        retry_of=job,
+        total=failed,
+        created_by=user,
+    )
+    enqueue(retry)
+    return retry
+
+
+def request_cancel(job) -> None:
+    """Ask the job to stop between chunks (what is done stays done)."""
+    if job.is_finished:
+        raise ValidationError("This job has already finished.")
+    BackgroundJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+    if job.status == Status.QUEUED and not job.started_at:
+        _finish(job.pk, Status.CANCELLED, "Cancelled before it started.")
+
+
+def _spec_for(job):
+    label, name = job.action.split(":", 1)
+    model_admin = model_admin_for(label)
+    actions = [a for a in model_admin.actions or () if getattr(a, "__name__", a) == name]
+    spec = getattr(actions[0], "bulk", None) if actions else None
+    if spec is None:
+        raise LookupError(f"{job.action} is not a bulk action")
+    return model_admin, spec
+
+
+def _bound_form(spec, params, queryset):
+    from django.http import QueryDict
+
+    data = QueryDict(mutable=True)
+    for name, values in params.items():
+        data.setlist(name, values)
+    data["apply"] = "1"
+    return spec.form_class(data, queryset=queryset)
+
+
+def _finish(job_id, status, message="") -> None:
+    BackgroundJob.objects.filter(pk=job_id).update(
+        status=status, message=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+
+
+def _final_status(job) -> str:
+    if job.failed and not (job.succeeded or job.skipped):
+        return Status.FAILED
+    return Status.PARTIAL if job.failed else Status.SUCCEEDED
+
+
+def run_job(job_id: int) -> None:
+    """Run (or resume) a bulk job until it is done or cancelled. Safe to call twice."""
+    job = BackgroundJob.objects.filter(pk=job_id).first()
+    if job is None or job.is_finished:
+        return
+    now = timezone.now()
+    BackgroundJob.objects.filter(pk=job_id).update(
+        status=Status.RUNNING,
+        started_at=Coalesce(F("started_at"), now),
+        attempts=F("attempts") + 1,
+        heartbeat_at=now,
+    )
+    try:
+        model_admin, spec = _spec_for(job)
+    except LookupError as error:
+        _finish(job_id, Status.FAILED, str(error))
+        return
+    user = job.created_by
+    if user is None or not user.is_active:
+        _finish(job_id, Status.FAILED, "The user who started this job no longer exists.")
+        return
+    request = request_as(user)
+    queryset = selected_queryset(job, model_admin, user)
+    form = _bound_form(spec, job.params, queryset)
+    if not form.is_valid():
+        errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+        _finish(job_id, Status.FAILED, f"The action's form is no longer valid ({errors}).")
+        return
+    if not job.total:
+        BackgroundJob.objects.filter(pk=job_id).update(total=queryset.count())
+    with running_job(job_id, spec.description):
+        while _run_chunk(job_id, model_admin, spec, request, queryset, form.cleaned_data):
+            pass
+
+
+def _run_chunk(job_id, model_admin, spec, request, queryset, data) -> bool:
+    """Process the next chunk in one transaction; False when the job has nothing left."""
+    with transaction.atomic():
+        job = BackgroundJob.objects.select_for_update().get(pk=job_id)
+        if job.is_finished:
+            return False
+        if job.cancel_requested:
+            done = job.succeeded + job.skipped + job.failed
+            _finish(job_id, Status.CANCELLED, f"Cancelled after {done} of {job.total} objects.")
+            return False
+        ids = list(
+            queryset.filter(pk__gt=job.cursor)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: chunk_size()]
+        )
+        if not ids:
+            _finish(job_id, _final_status(job), "")
+            return False
+        recorded = set(
+            JobItem.objects.filter(job_id=job_id, object_id__in=ids).values_list(
+                "object_id", flat=True
+            )
+        )
+        objects = model_admin.model._default_manager.filter(pk__in=ids).order_by("pk")
+        if spec.select_related:
+            objects = objects.select_related(*spec.select_related)
+        items = []
+        for obj in objects:
+            if obj.pk not in recorded:
+                items.append(_process(job_id, obj, model_admin, spec, request, data))
+        JobItem.objects.bulk_create(items)
+        counts = {o: sum(1 for i in items if i.outcome == o) for o in Outcome.values}
+        BackgroundJob.objects.filter(pk=job_id).update(
+            cursor=ids[-1],
+            done=F("done") + len(items),
+            succeeded=F("succeeded") + counts[Outcome.SUCCEEDED],
+            skipped=F("skipped") + counts[Outcome.SKIPPED],
+            failed=F("failed") + counts[Outcome.FAILED],
+            heartbeat_at=timezone.now(),
+        )
+    return True
+
+
+def _process(job_id, obj, model_admin, spec, request, data) -> JobItem:
+    """Change one object in its own savepoint; its outcome as an unsaved JobItem."""
+    item = JobItem(job_id=job_id, object_id=obj.pk, object_repr=str(obj)[:200])
+    try:
+        if not getattr(model_admin, f"has_{spec.permission}_permission")(request, obj):
+            raise PermissionDenied
+        with transaction.atomic():
+            spec.each(obj, user=request.user, data=data)
+        item.outcome = Outcome.SUCCEEDED
+    except Skip as skip:
+        item.outcome, item.message = Outcome.SKIPPED, str(skip)
+    except PermissionDenied:
+        item.outcome, item.message = (
+            Outcome.FAILED,
+            "Not permitted: you may not change this object.",
+        )
+    except ValidationError as error:
+        item.outcome, item.message = Outcome.FAILED, " ".join(error.messages)
+    except Exception:  # a bug must not stop the job or show raw exception text to users
+        log.exception("Bulk job %s failed on %s #%s", job_id, obj._meta.label, obj.pk)
+        item.outcome, item.message = Outcome.FAILED, "Unexpected error (details in the server log)."
+    return item
+
+
+def reap() -> dict:
+    """Re-enqueue jobs whose worker stopped heartbeating; fail those that keep dying."""
+    stale_after = timedelta(seconds=getattr(settings, "BULK_JOB_STALE_SECONDS", 300))
+    max_attempts = getattr(settings, "BULK_JOB_MAX_ATTEMPTS", 5)
+    cutoff = timezone.now() - stale_after
+    requeued, failed = [], []
+    stale = BackgroundJob.objects.filter(
+        status__in=[Status.QUEUED, Status.RUNNING], task_name="stockroom.run_bulk_job"
+    ).filter(heartbeat_at__lt=cutoff) | BackgroundJob.objects.filter(
+        status=Status.QUEUED,
+        task_name="stockroom.run_bulk_job",
+        heartbeat_at__isnull=True,
+        created_at__lt=cutoff,
+    )
+    for job in stale:
+        if job.attempts >= max_attempts:
+            _finish(job.pk, Status.FAILED, f"Stopped: its worker died {job.attempts} times.")
+            failed.append(job.pk)
+            continue
+        # Counts as a heartbeat so the job is not re-enqueued again before a worker takes it.
+        BackgroundJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
+        enqueue(job)
+        requeued.append(job.pk)
+    expired = remove_expired_files()
+    return {"requeued": requeued, "failed": failed, "files_removed": expired}
+
+
+def remove_expired_files() -> int:
+    """Delete job result files older than BULK_JOB_FILE_DAYS days."""
+    days = getattr(settings, "BULK_JOB_FILE_DAYS", 7)
+    old = BackgroundJob.objects.filter(
+        finished_at__lt=timezone.now() - timedelta(days=days)
+    ).exclude(result_file="")
+    removed = 0
+    for job in old:
+        job.result_file.delete(save=False)
+        BackgroundJob.objects.filter(pk=job.pk).update(result_file="")
+        removed += 1
+    return removed

@@ -1,0 +1,271 @@
+"""The bulk-job runner, run in-process: outcomes, exactly once, permissions, cancel, retry, reaper."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from admin_customisations.jobs import runner
+from admin_customisations.models import BackgroundJob, JobItem
+from inventory.choices import StockStatus
+from inventory.models import StockItem, StockItemTracking
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+Status = BackgroundJob.Status
+
+
+def status_job(user, selection, status=StockStatus.DAMAGED, notes="bulk"):
+    return BackgroundJob.objects.create(
+        name="Change status",
+        task_name="stockroom.run_bulk_job",
+        action="inventory.stockitem:change_status",
+        params={"status": [str(int(status))], "notes": [notes]},
+        selection=selection,
+        created_by=user,
+    )
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(settings):
+    settings.BULK_JOB_CHUNK_SIZE = 7
+
+
+def test_filter_selection_with_refused_and_skipped_objects(clerk, make_items, settings):
+    items = make_items(30)
+    location = items[0].location
+    already = list(items[:3])
+    StockItem.objects.filter(pk__in=[i.pk for i in already]).update(status=StockStatus.DAMAGED)
+    consumed = items[3]
+    StockItem.objects.filter(pk=consumed.pk).update(quantity=0)  # nothing left to change
+    job = status_job(clerk, {"query": f"location={location.pk}"})
+
+    runner.run_job(job.pk)
+
+    job.refresh_from_db()
+    assert job.total == 30
+    assert (job.done, job.skipped) == (30, 3)
+    assert job.succeeded + job.failed == 27
+    assert job.status in (Status.SUCCEEDED, Status.PARTIAL)
+    assert JobItem.objects.filter(job=job).count() == 30
+    skipped = JobItem.objects.get(job=job, object_id=already[0].pk)
+    assert skipped.outcome == "skipped" and "already Damaged" in skipped.message
+    changed = StockItem.objects.filter(location=location, status=StockStatus.DAMAGED).count()
+    assert changed == 3 + job.succeeded
+    record = items[10].history.order_by("-history_id").first()
+    assert record.history_user == clerk
+    assert record.history_change_reason.endswith(f"(job #{job.pk})")
+
+
+def test_a_refused_object_is_recorded_and_the_job_goes_on(clerk, make_items):
+    items = list(make_items(10))
+    refused = items[4]
+    with mock.patch(
+        "inventory.services.stock.stock_item_change_status",
+        side_effect=_refuse_for(refused.pk),
+    ):
+        job = status_job(clerk, {"ids": [i.pk for i in items]})
+        runner.run_job(job.pk)
+    job.refresh_from_db()
+    assert (job.succeeded, job.failed, job.status) == (9, 1, Status.PARTIAL)
+    failure = JobItem.objects.get(job=job, outcome="failed")
+    assert failure.object_id == refused.pk
+    assert failure.message == "Refused for the test."
+
+
+def _refuse_for(pk):
+    from django.core.exceptions import ValidationError
+
+    from inventory.services import stock
+
+    real = stock.stock_item_change_status
+
+    def fake(*, item, **kwargs):
+        if item.pk == pk:
+            raise ValidationError("Refused for the test.")
+        return real(item=item, **kwargs)
+
+    return fake
+
+
+def test_running_twice_changes_each_object_once(clerk, make_items):
+    items = make_items(20)
+    job = status_job(clerk, {"ids": [i.pk for i in items]})
+    runner.run_job(job.pk)
+    runner.run_job(job.pk)  # a redelivered message
+    job.refresh_from_db()
+    assert job.succeeded == 20
+    edits = StockItemTracking.objects.filter(item__in=items).count()
+    assert edits == 20  # one status-change entry per item
+
+
+def test_a_worker_dying_mid_chunk_leaves_nothing_half_done(clerk, make_items):
+    items = list(make_items(20))
+    job = status_job(clerk, {"ids": [i.pk for i in items]})
+    calls = {"n": 0}
+    real = runner._process
+
+    def dies_on_the_tenth(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise KeyboardInterrupt  # stands in for SIGKILL: the chunk's transaction never commits
+        return real(*args, **kwargs)
+
+    with mock.patch.object(runner, "_process", dies_on_the_tenth), pytest.raises(KeyboardInterrupt):
+        runner.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.RUNNING
+    assert job.succeeded == 7  # the first chunk committed, the second rolled back
+    assert (
+        StockItem.objects.filter(pk__in=[i.pk for i in items], status=StockStatus.DAMAGED).count()
+        == 7
+    )
+
+    runner.run_job(job.pk)  # the reaper's (or broker's) second delivery
+    job.refresh_from_db()
+    assert (job.status, job.succeeded, job.attempts) == (Status.SUCCEEDED, 20, 2)
+    for item in items:
+        assert item.history.count() == 1  # bulk_create wrote none; the job exactly one
+        assert StockItemTracking.objects.filter(item=item).count() == 1
+
+
+def test_objects_outside_the_users_ownership_fail_as_not_permitted(clerk, make_items, settings):
+    settings.STOCK_OWNERSHIP_CONTROL = True
+    site = factories.StockLocationFactory(name="Site")
+    mine = factories.StockLocationFactory(name="Mine", parent=site)
+    theirs = factories.StockLocationFactory(name="Theirs", parent=site)
+    assign_perm("inventory.change_stocklocation", clerk, mine)
+    other = factories.UserFactory()
+    assign_perm("inventory.change_stocklocation", other, theirs)
+    part = factories.PartFactory()
+    ok = list(make_items(4, location=mine, part=part))
+    blocked = list(make_items(3, location=theirs, part=part))
+    job = status_job(clerk, {"query": f"location={site.pk}"})
+    runner.run_job(job.pk)
+    job.refresh_from_db()
+    assert (job.succeeded, job.failed) == (4, 3)
+    messages = set(
+        JobItem.objects.filter(job=job, outcome="failed").values_list("message", flat=True)
+    )
+    assert messages == {"Not permitted: you may not change this object."}
+    assert not StockItem.objects.filter(
+        pk__in=[i.pk for i in blocked], status=StockStatus.DAMAGED
+    ).exists()
+    assert all(
+        i.status == StockStatus.DAMAGED for i in StockItem.objects.filter(pk__in=[i.pk for i in ok])
+    )
+
+
+def test_cancel_stops_between_chunks_and_keeps_what_was_done(clerk, make_items):
+    items = make_items(30)
+    job = status_job(clerk, {"ids": [i.pk for i in items]})
+    real = runner._run_chunk
+    chunks = {"n": 0}
+
+    def cancel_after_two(*args, **kwargs):
+        chunks["n"] += 1
+        if chunks["n"] == 3:
+            runner.request_cancel(BackgroundJob.objects.get(pk=job.pk))
+        return real(*args, **kwargs)
+
+    with mock.patch.object(runner, "_run_chunk", cancel_after_two):
+        runner.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+    assert job.succeeded == 14
+    assert "Cancelled after 14 of 30" in job.message
+    assert (
+        StockItem.objects.filter(pk__in=[i.pk for i in items], status=StockStatus.DAMAGED).count()
+        == 14
+    )
+
+
+def test_cancel_before_start(clerk, make_items):
+    job = status_job(clerk, {"ids": [i.pk for i in make_items(3)]})
+    runner.request_cancel(job)
+    runner.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED and job.succeeded == 0
+
+
+def test_retry_failed_reruns_only_the_failed_objects(clerk, make_items):
+    items = list(make_items(10))
+    with mock.patch(
+        "inventory.services.stock.stock_item_change_status", side_effect=_refuse_for(items[2].pk)
+    ):
+        job = status_job(clerk, {"ids": [i.pk for i in items]})
+        runner.run_job(job.pk)
+    job.refresh_from_db()
+    retry = runner.retry_failed(job, user=clerk)
+    assert retry.total == 1
+    runner.run_job(retry.pk)
+    retry.refresh_from_db()
+    assert (retry.status, retry.succeeded, retry.failed) == (Status.SUCCEEDED, 1, 0)
+    assert list(retry.items.values_list("object_id", flat=True)) == [items[2].pk]
+    assert (
+        StockItem.objects.filter(pk__in=[i.pk for i in items], status=StockStatus.DAMAGED).count()
+        == 10
+    )
+
+
+def test_retry_is_refused_without_failures(clerk, make_items):
+    from django.core.exceptions import ValidationError
+
+    job = status_job(clerk, {"ids": [i.pk for i in make_items(2)]})
+    runner.run_job(job.pk)
+    with pytest.raises(ValidationError, match="no failed objects"):
+        runner.retry_failed(BackgroundJob.objects.get(pk=job.pk), user=clerk)
+
+
+def test_reaper_requeues_stale_jobs_and_fails_hopeless_ones(clerk, make_items, settings):
+    settings.BULK_JOB_STALE_SECONDS = 60
+    settings.BULK_JOB_MAX_ATTEMPTS = 3
+    old = timezone.now() - timedelta(minutes=5)
+    stale = status_job(clerk, {"ids": [i.pk for i in make_items(2)]})
+    hopeless = status_job(clerk, {"ids": [i.pk for i in make_items(2)]})
+    fresh = status_job(clerk, {"ids": [i.pk for i in make_items(2)]})
+    BackgroundJob.objects.filter(pk=stale.pk).update(
+        status=Status.RUNNING, heartbeat_at=old, attempts=1
+    )
+    BackgroundJob.objects.filter(pk=hopeless.pk).update(
+        status=Status.RUNNING, heartbeat_at=old, attempts=3
+    )
+    BackgroundJob.objects.filter(pk=fresh.pk).update(
+        status=Status.RUNNING, heartbeat_at=timezone.now()
+    )
+    with mock.patch.object(runner, "enqueue") as enqueue:
+        outcome = runner.reap()
+    assert outcome["requeued"] == [stale.pk]
+    assert outcome["failed"] == [hopeless.pk]
+    assert [c.args[0].pk for c in enqueue.call_args_list] == [stale.pk]
+    assert BackgroundJob.objects.get(pk=hopeless.pk).status == Status.FAILED
+
+
+def test_a_form_that_no_longer_validates_fails_the_job_clearly(clerk, make_items):
+    job = status_job(clerk, {"ids": [i.pk for i in make_items(2)]})
+    BackgroundJob.objects.filter(pk=job.pk).update(params={"status": ["999"], "notes": [""]})
+    runner.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert "no longer valid" in job.message and "status" in job.message
+
+
+def test_objects_created_by_the_job_are_not_part_of_its_selection(clerk, make_items):
+    items = make_items(5)
+    location = items[0].location
+    target = factories.StockLocationFactory()
+    job = BackgroundJob.objects.create(
+        name="Split",
+        task_name="stockroom.run_bulk_job",
+        action="inventory.stockitem:split_stock",
+        params={"quantity": ["1"], "location": [""], "notes": [""]},
+        selection={"query": f"location={location.pk}", "max_pk": items.last().pk},
+        created_by=clerk,
+    )
+    runner.run_job(job.pk)
+    job.refresh_from_db()
+    assert job.succeeded == 5
+    assert StockItem.objects.filter(location=location).count() == 10  # 5 originals + 5 split off
+    assert target.stock_items.count() == 0
