@@ -33,7 +33,6 @@ ALWAYS_SERVICE_ONLY = frozenset(
     {
         *DERIVED_FIELDS,
         "status",
-        "quantity",
         "created_at",
         "created_by",
         "updated",
@@ -70,7 +69,7 @@ class RevertPolicy:
 
     fields: tuple[str, ...] | None = None
     service_only: frozenset[str] = field(default_factory=frozenset)
-    changed_by: str = "their own operations"
+    changed_by: str = "the operations made for them"
     apply: Apply | None = None
 
 
@@ -178,6 +177,7 @@ NOT_REVERTIBLE = ()  # nothing may be restored: the history page is read-only fo
 _POLICIES: dict[str, Callable[[], RevertPolicy]] = {
     "inventory.stockitem": lambda: RevertPolicy(
         fields=_stock_edit_fields(),
+        service_only=frozenset({"quantity", "location", "part", "serial"}),
         changed_by="stock operations",
         apply=_stock_item_apply,
     ),
@@ -202,7 +202,7 @@ _POLICIES: dict[str, Callable[[], RevertPolicy]] = {
     ),
     "builds.buildorder": lambda: RevertPolicy(
         fields=_build_edit_fields(),
-        service_only=frozenset({"part", "reference"}),
+        service_only=frozenset({"part", "reference", "quantity"}),
         changed_by="build order operations",
         apply=_build_order_apply,
     ),

@@ -117,6 +117,44 @@ def test_ownership_is_checked_on_the_current_object_not_the_version(client, demo
     assert client.post(version_url(item, first), {}).status_code == 403
 
 
+@pytest.mark.parametrize("make", [factories.BuildOrderFactory, factories.PurchaseOrderFactory])
+def test_responsible_only_applies_to_reverts(client, demo, settings, make):
+    """With ORDERS_RESPONSIBLE_ONLY, only the responsible party may revert an order or build."""
+    settings.ORDERS_RESPONSIBLE_ONLY = True
+    obj = make()
+    obj.responsible_user = factories.UserFactory(username="someone-else")
+    obj.notes = "first"
+    save_with_history(obj, user=None, reason="Edited")
+    first = obj.history.first()
+    obj.notes = "second"
+    save_with_history(obj, user=None, reason="Edited")
+    before = history_count(obj)
+    client.force_login(demo["allaccess"])
+    assert client.get(version_url(obj, first)).status_code == 200
+    assert client.post(version_url(obj, first), {}).status_code == 403
+    obj.refresh_from_db()
+    assert obj.notes == "second"
+    assert history_count(obj) == before
+    client.force_login(obj.responsible_user)  # responsible, but without the role: still no
+    assert client.post(version_url(obj, first), {}).status_code == 403
+
+
+def test_a_responsible_person_may_revert_notes_of_a_build(client, demo, settings):
+    settings.ORDERS_RESPONSIBLE_ONLY = True
+    build = factories.BuildOrderFactory(notes="first")
+    first = build.history.first()
+    build.responsible_user = demo["allaccess"]
+    build.notes = "second"
+    save_with_history(build, user=None, reason="Edited")
+    client.force_login(demo["allaccess"])
+    response = client.post(version_url(build, first), {}, follow=True)
+    build.refresh_from_db()
+    assert build.notes == "first"
+    # reverting to no responsible person is an edit like any other on the build's form
+    assert build.history.first().history_change_reason.startswith("Reverted to version of")
+    assert response.status_code == 200
+
+
 # --- what a revert does -------------------------------------------------------------------
 
 
