@@ -169,15 +169,14 @@ def build_order_create(
     """Create a pending build order with one line per BOM line.
 
     ``reference`` defaults to the next one from BUILD_REFERENCE_PATTERN; the destination
-    to the part's (then its category's) default location.
+    to ``part.get_default_location()`` (the part's, then its category's, then the nearest
+    ancestor category's default location; none if that one is structural).
     """
     _check_part(part)
     quantity = _build_quantity(quantity)
     check_location(destination, "destination")
     if destination is None:
-        destination = part.default_location or (
-            part.category.default_location if part.category_id else None
-        )
+        destination = part.get_default_location()
         if destination is not None and destination.structural:
             destination = None
     build = BuildOrder(

@@ -140,7 +140,8 @@ def build_output_complete(
 ) -> StockItem:
     """Finish an output (or ``quantity`` of it): trackable components allocated to it are
     installed into it, it becomes available stock at ``location`` (default: the build's
-    destination) and counts towards ``build.completed``."""
+    destination, else where the output is, else ``part.get_default_location()``) and counts
+    towards ``build.completed``."""
     build = lock_build(build, user)
     require_status(build, {BuildStatus.PRODUCTION}, "complete outputs")
     output = output_of(build, output)
@@ -152,7 +153,7 @@ def build_output_complete(
         raise ValidationError(
             {"status": "A completed output must be available stock; to reject it, scrap it."}
         )
-    location = location or build.destination or output.location
+    location = location or build.destination or output.location or build.part.get_default_location()
     if location is None:
         raise ValidationError(
             {"location": "Choose where the completed output goes (the build has no destination)."}

@@ -2,7 +2,9 @@
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html
+from unfold.contrib.filters.admin import RadioFilter
 from unfold.decorators import display
 
 from admin_customisations.actions import dry_run
@@ -18,9 +20,10 @@ from inventory.admin.stock_actions import STOCK_ACTIONS
 from inventory.admin.timeline import render_timeline
 from inventory.choices import STOCK_STATUS_COLOURS
 from inventory.models import StockItem
+from inventory.models.stock import StockItemState
 from inventory.permissions import may_change_stock_item
-from inventory.services.common import fmt
-from inventory.services.stock import stock_item_create
+from inventory.services.common import check_item_changeable, describe_state, fmt
+from inventory.services.stock import stock_item_create, stock_item_delete
 from inventory.services.stock_edits import EDITABLE_FIELDS, stock_item_update
 
 CREATE_FIELDS = [
@@ -69,6 +72,43 @@ class StockItemCreateForm(forms.ModelForm):
         return data
 
 
+class StockItemChangeForm(forms.ModelForm):
+    """Editing an item's descriptive fields; refused for items that left our stock (the same
+    rule as the services, so a forged POST shows the reason instead of saving)."""
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is not None:
+            dry_run(self, lambda: check_item_changeable(self.instance, "edit"))
+        return data
+
+
+class StockStateFilter(RadioFilter):
+    """Items that left our stock (consumed, installed, shipped, with a customer) are hidden
+    unless asked for; "in stock" is StockItemQuerySet.in_stock."""
+
+    title = "state"
+    parameter_name = "state"
+    all_option = ["", "Held here (not consumed, installed, shipped or with a customer)"]
+
+    def lookups(self, request, model_admin):
+        return [
+            ("in_stock", "In stock"),
+            *((state.value, state.label.capitalize()) for state in StockItemState),
+            ("all", "All"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "all":
+            return queryset
+        if value == "in_stock":
+            return queryset.in_stock()
+        if value in StockItemState.values:
+            return queryset.in_state(value)
+        return queryset.held()
+
+
 @admin.register(StockItem)
 class StockItemAdmin(StockroomModelAdmin):
     list_display = [
@@ -83,6 +123,7 @@ class StockItemAdmin(StockroomModelAdmin):
     list_display_links = ["quantity_display"]
     list_select_related = ["part", "location"]
     list_filter = [
+        StockStateFilter,
         LocationSubtreeFilter,
         StockPartCategorySubtreeFilter,
         "status",
@@ -95,6 +136,7 @@ class StockItemAdmin(StockroomModelAdmin):
     autocomplete_fields = ["part", "location", "customer", "belongs_to"]
     actions = STOCK_ACTIONS
     readonly_fields = [
+        "left_stock",
         "part",
         "quantity_display",
         "location",
@@ -125,11 +167,14 @@ class StockItemAdmin(StockroomModelAdmin):
             form = super().get_form(request, obj, change=change, **kwargs)
             form.user = request.user
             return form
+        kwargs["form"] = StockItemChangeForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [(None, {"fields": CREATE_FIELDS})]
+        if obj.state is not None:
+            return [("Left stock", {"fields": ["left_stock"]}), *self.fieldsets]
         return self.fieldsets
 
     def has_import_permission(self, request):
@@ -143,10 +188,24 @@ class StockItemAdmin(StockroomModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or may_change_stock_item(request.user, obj))
+        # items that left our stock cannot be deleted (stock_item_delete refuses them too)
+        return allowed and (
+            obj is None or (obj.state is None and may_change_stock_item(request.user, obj))
+        )
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.readonly_fields
+        if obj is None:
+            return []
+        if obj.state is not None:  # nothing on the form may change (check_item_changeable)
+            return [*self.readonly_fields, *EDITABLE_FIELDS]
+        return self.readonly_fields
+
+    def delete_model(self, request, obj):
+        stock_item_delete(item=obj, user=request.user, reason="Deleted in the admin")
+
+    def delete_queryset(self, request, queryset):
+        for item in queryset.order_by("pk"):
+            stock_item_delete(item=item, user=request.user, reason="Deleted in the admin")
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -181,6 +240,33 @@ class StockItemAdmin(StockroomModelAdmin):
     )
     def status_badge(self, item):
         return item.get_status_display()
+
+    @display(description="where it went")
+    def left_stock(self, item):
+        """What consumed, installed, shipped it or who has it, with links."""
+        if item is None or item.state is None:
+            return "–"
+        state = item.state
+        if state == StockItemState.CONSUMED:
+            target = ("builds_buildorder", item.consumed_by_id, item.consumed_by.reference)
+        elif state == StockItemState.SHIPPED:
+            target = ("orders_salesorder", item.sales_order_id, item.sales_order.reference)
+        elif state == StockItemState.INSTALLED:
+            target = ("inventory_stockitem", item.belongs_to_id, str(item.belongs_to))
+        else:
+            target = ("orders_company", item.customer_id, item.customer.name)
+        url = reverse(f"admin:{target[0]}_change", args=[target[1]])
+        return format_html(
+            '<strong>This item {}.</strong> See <a href="{}">{}</a>. It can no longer be changed{}.',
+            describe_state(item),
+            url,
+            target[2],
+            {
+                StockItemState.SHIPPED: " except by returning it from the customer",
+                StockItemState.WITH_CUSTOMER: " except by returning it from the customer",
+                StockItemState.INSTALLED: " except by uninstalling it",
+            }.get(state, ""),
+        )
 
     @display(description="timeline (newest first)")
     def timeline(self, item):

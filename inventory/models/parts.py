@@ -49,6 +49,21 @@ class PartCategory(TreeNode):
     def has_direct_members(self) -> bool:
         return self.parts.exists()
 
+    def get_default_location(self):
+        """This category's default location, else the nearest ancestor's (one query), else None."""
+        if self.default_location_id:
+            return self.default_location
+        ids = [int(i) for i in (self.tree_path or "").strip("/").split("/")[:-1] if i]
+        if not ids:
+            return None
+        nearest = (
+            PartCategory.objects.filter(pk__in=ids, default_location__isnull=False)
+            .select_related("default_location")
+            .order_by("-level")
+            .first()
+        )
+        return nearest.default_location if nearest else None
+
 
 class Part(models.Model):
     """An abstract part: what something is, not a physical quantity of it (that is a StockItem)."""
@@ -247,6 +262,16 @@ class Part(models.Model):
             seen.add(current)
             current = Part.objects.filter(pk=current).values_list("variant_of", flat=True).first()
         return False
+
+    def get_default_location(self):
+        """Where new stock of this part goes unless someone says otherwise: the part's default
+        location, else its category's, else the nearest ancestor category's (as InvenTree's
+        ``Part.get_default_location``). The one rule for builds, outputs and new stock."""
+        if self.default_location_id:
+            return self.default_location
+        if self.category_id:
+            return self.category.get_default_location()
+        return None
 
     def variant_family(self):
         """Root template of this part's variant family (itself when it has none)."""

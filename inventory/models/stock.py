@@ -39,17 +39,50 @@ class StockLocation(TreeNode):
         return self.stock_items.exists()
 
 
+class StockItemState(models.TextChoices):
+    """Where an item went that is no longer ours to change (``StockItem.state``).
+
+    Each is derived from one field (first match wins, in this order); an item in one of
+    these states may only be changed by the operations made for it (return from
+    customer, uninstall), see ``inventory.services.common.check_item_changeable``.
+    """
+
+    CONSUMED = "consumed", "consumed by a build"
+    SHIPPED = "shipped", "shipped against a sales order"
+    INSTALLED = "installed", "installed in another item"
+    WITH_CUSTOMER = "with_customer", "with a customer"
+
+
+# The field behind each state, in precedence order.
+STATE_FIELDS = (
+    (StockItemState.CONSUMED, "consumed_by"),
+    (StockItemState.SHIPPED, "sales_order"),
+    (StockItemState.INSTALLED, "belongs_to"),
+    (StockItemState.WITH_CUSTOMER, "customer"),
+)
+
+
 class StockItemQuerySet(models.QuerySet):
+    def held(self):
+        """Items in none of the StockItemState states (whatever their quantity or status)."""
+        return self.filter(**{f"{field}__isnull": True for _, field in STATE_FIELDS})
+
+    def in_state(self, state):
+        """Items whose ``StockItem.state`` is ``state`` (the same precedence, in one filter)."""
+        conditions = {}
+        for each, field in STATE_FIELDS:
+            if each == state:
+                conditions[f"{field}__isnull"] = False
+                return self.filter(**conditions)
+            conditions[f"{field}__isnull"] = True
+        raise ValueError(f"Unknown stock item state {state!r}")
+
     def in_stock(self):
         """Items that count as stock on hand. The only definition of "in stock" (DESIGN.md §2)."""
-        return self.filter(
+        return self.held().filter(
             quantity__gt=0,
             status__in=AVAILABLE_STATUSES,
-            belongs_to__isnull=True,
-            customer__isnull=True,
             is_building=False,
-            consumed_by__isnull=True,
-            sales_order__isnull=True,
         )
 
     def expired(self, today=None):
@@ -236,16 +269,23 @@ class StockItem(models.Model):
         return bool(self.serial.strip()) and self.quantity == 1
 
     @property
+    def state(self) -> StockItemState | None:
+        """Consumed, shipped, installed or with a customer (None: held in our stock).
+
+        Same-row version of StockItemQuerySet.in_state / held."""
+        for state, field in STATE_FIELDS:
+            if getattr(self, f"{field}_id") is not None:
+                return state
+        return None
+
+    @property
     def is_in_stock(self) -> bool:
         """Same-row version of StockItemQuerySet.in_stock, for one loaded item."""
         return (
-            self.quantity > 0
+            self.state is None
+            and self.quantity > 0
             and self.status in AVAILABLE_STATUSES
-            and self.belongs_to_id is None
-            and self.customer_id is None
             and not self.is_building
-            and self.consumed_by_id is None
-            and self.sales_order_id is None
         )
 
     @property

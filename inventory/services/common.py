@@ -3,6 +3,10 @@
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from inventory.choices import StockHistoryCode
+from inventory.models.stock import StockItemState, StockItemTracking
 
 
 def save_with_history(obj, *, user, reason: str, **kwargs) -> None:
@@ -99,3 +103,102 @@ def prepare_tree_node_delete(node, *, members_exist: bool, members: str) -> None
             "structural. Move them first."
         )
     model.objects.filter(pk=node.pk).update(name=f"/deleted/{node.pk}")
+
+
+# ---------------------------------------------------------------- items that left our stock
+
+# What each stock operation does to an item, as "it cannot be ..." (also the operation names
+# ``check_item_changeable`` accepts).
+OPERATIONS = {
+    "add": "have stock added",
+    "remove": "have stock removed",
+    "count": "counted",
+    "split": "split",
+    "move": "moved",
+    "merge": "merged",
+    "serialize": "serialized",
+    "status": "given another status",
+    "assign": "sent to a customer",
+    "install": "installed into another item",
+    "install_into": "have items installed into it",
+    "uninstall": "uninstalled",
+    "return": "returned from a customer",
+    "edit": "edited",
+    "delete": "deleted",
+}
+
+# The only operations allowed on an item in each state: the ones made for it.
+STATE_OPERATIONS = {
+    StockItemState.CONSUMED: frozenset(),
+    StockItemState.SHIPPED: frozenset({"return"}),
+    StockItemState.INSTALLED: frozenset({"uninstall"}),
+    StockItemState.WITH_CUSTOMER: frozenset({"return"}),
+}
+
+# The timeline entry that records when an item entered each state.
+STATE_TRACKING = {
+    StockItemState.CONSUMED: [StockHistoryCode.BUILD_CONSUMED],
+    StockItemState.SHIPPED: [StockHistoryCode.SHIPPED_AGAINST_SALES_ORDER],
+    StockItemState.INSTALLED: [StockHistoryCode.INSTALLED_INTO_ASSEMBLY],
+    StockItemState.WITH_CUSTOMER: [
+        StockHistoryCode.SENT_TO_CUSTOMER,
+        StockHistoryCode.SHIPPED_AGAINST_SALES_ORDER,
+    ],
+}
+
+
+def state_since(item):
+    """The date ``item`` entered its current state (from its timeline), or None."""
+    state = item.state
+    if state is None:
+        return None
+    entry = (
+        StockItemTracking.objects.filter(item_id=item.pk, tracking_type__in=STATE_TRACKING[state])
+        .order_by("-date", "-pk")
+        .values_list("date", flat=True)
+        .first()
+    )
+    return timezone.localtime(entry).date() if entry else None
+
+
+def describe_state(item) -> str:
+    """What happened to an item that left our stock, e.g. "was consumed by build BO-0006
+    on 2026-11-03" ("" for an item that is held)."""
+    state = item.state
+    if state is None:
+        return ""
+    date = state_since(item)
+    on = f" on {date:%Y-%m-%d}" if date else ""
+    since = f" since {date:%Y-%m-%d}" if date else ""
+    if state == StockItemState.CONSUMED:
+        return f"was consumed by build {item.consumed_by.reference}{on}"
+    if state == StockItemState.SHIPPED:
+        to = f" to {item.customer.name}" if item.customer_id else ""
+        return f"was shipped{to} against sales order {item.sales_order.reference}{on}"
+    if state == StockItemState.INSTALLED:
+        return f"is installed in {item.belongs_to} (item {item.belongs_to_id}){since}"
+    return f"is with customer {item.customer.name}{since}"
+
+
+_REMEDY = {
+    StockItemState.SHIPPED: "return it from the customer (or receive it on a return order) first",
+    StockItemState.INSTALLED: "uninstall it first",
+    StockItemState.WITH_CUSTOMER: "return it from the customer first",
+}
+
+
+def check_item_changeable(item, operation: str) -> None:
+    """The one rule for items that left our stock (consumed, shipped, installed, with a
+    customer): only the operations made for their state may change them. Every stock service
+    calls this for every item it changes; anything else is refused with the reason."""
+    if operation not in OPERATIONS:
+        raise ValueError(f"Unknown stock operation {operation!r}")
+    state = item.state
+    if state is None or operation in STATE_OPERATIONS[state]:
+        return
+    what = describe_state(item)
+    if state == StockItemState.CONSUMED:
+        raise ValidationError(f"{item} {what} and can no longer be changed.")
+    raise ValidationError(
+        f"{item} {what}, so it cannot be {OPERATIONS[operation]}: {_REMEDY[state]}."
+    )

@@ -10,6 +10,11 @@ remove, count, move-all-by-splitting or serialize, it is deleted if its
 ``delete_on_deplete`` flag is set (default: setting STOCK_DELETE_DEPLETED_DEFAULT,
 true) and it has nothing installed in it; otherwise it stays with quantity 0.
 The deletion itself is in the item's history.
+
+Items that left our stock (consumed by a build, shipped, installed in another item,
+with a customer: ``StockItem.state``) are refused by every service here except the
+operations made for them (return from customer, uninstall), through the one check
+``inventory.services.common.check_item_changeable``.
 """
 
 from datetime import timedelta
@@ -26,6 +31,7 @@ from inventory.models import Part, StockItem, StockItemTracking, StockLocation
 from inventory.models.stock import serial_conflicts, variant_family_part_ids
 from inventory.permissions import check_stock_ownership
 from inventory.services.common import (
+    check_item_changeable,
     check_quantity_fits,
     delete_with_history,
     fmt,
@@ -57,9 +63,11 @@ def _location_delta(location):
     )
 
 
-def _lock_owned(item, user):
-    """Lock the item's row and refuse if ownership control says ``user`` may not change it."""
+def _lock_owned(item, user, operation: str):
+    """Lock the item's row and refuse if ownership control says ``user`` may not change it,
+    or if the item left our stock and ``operation`` is not one made for its state."""
     item = lock(StockItem, item.pk)
+    check_item_changeable(item, operation)
     check_stock_ownership(user, item.location)
     return item
 
@@ -175,19 +183,16 @@ def stock_item_create(
 ) -> list[StockItem]:
     """Create stock of ``part``: one item, or one item per serial when ``serials`` is given.
 
-    Location defaults to the part's, then its category's default location;
-    expiry to today + the part's default expiry days.
+    Location defaults to ``part.get_default_location()`` (the part's, then its category's,
+    then the nearest ancestor category's default location); expiry to today + the part's
+    default expiry days.
     """
     quantity = to_quantity(quantity)
     if part.virtual:
         raise ValidationError({"part": f"'{part}' is virtual: it cannot hold stock."})
     if not part.active:
         raise ValidationError({"part": f"'{part}' is inactive: reactivate it before adding stock."})
-    location = (
-        location
-        or part.default_location
-        or (part.category.default_location if part.category_id else None)
-    )
+    location = location or part.get_default_location()
     if location is not None and location.structural:
         raise ValidationError(
             {"location": f"'{location}' is structural: choose one of its sub-locations."}
@@ -263,7 +268,7 @@ def _new_serials(part, expression, quantity) -> list[str]:
 @transaction.atomic
 def stock_item_add(*, item, quantity, user, notes="") -> StockItem:
     """Receive more of an existing item (not serialized)."""
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "add")
     quantity = to_quantity(quantity)
     _check_not_serialized(item, "added to")
     _check_whole(item, quantity)
@@ -277,7 +282,7 @@ def stock_item_add(*, item, quantity, user, notes="") -> StockItem:
 @transaction.atomic
 def stock_item_remove(*, item, quantity, user, notes="") -> StockItem | None:
     """Take stock out of an item. Returns None if the item was depleted and deleted."""
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "remove")
     quantity = to_quantity(quantity)
     _check_not_serialized(item, "taken from")
     _check_whole(item, quantity)
@@ -294,7 +299,7 @@ def stock_item_remove(*, item, quantity, user, notes="") -> StockItem | None:
 @transaction.atomic
 def stock_item_count(*, item, quantity, user, notes="", status=None) -> StockItem | None:
     """Stocktake: set the counted quantity (and optionally status); negative counts are refused."""
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "count")
     quantity = to_quantity(quantity, allow_zero=True)
     _check_whole(item, quantity)
     if item.serial and quantity != 1:
@@ -320,7 +325,13 @@ def stock_item_count(*, item, quantity, user, notes="", status=None) -> StockIte
 @transaction.atomic
 def stock_item_split(*, item, quantity, user, location=None, notes="") -> StockItem:
     """Split ``quantity`` off into a new item (at ``location`` or the same place); returns the new item."""
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "split")
+    return _split(item, quantity, user=user, location=location, notes=notes)
+
+
+def _split(item, quantity, *, user, location=None, notes="") -> StockItem:
+    """stock_item_split on a locked item whose state the caller has checked (also used by
+    the return from a customer, which may split an item the customer holds)."""
     quantity = to_quantity(quantity)
     _check_not_serialized(item, "split off from")
     _check_whole(item, quantity)
@@ -360,7 +371,7 @@ def stock_item_move(*, item, location, user, quantity=None, notes="") -> StockIt
 
     Moving to the item's current location records a stock update, not a move.
     """
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "move")
     _check_location(location, user)
     _check_in_stock(item, "moved")
     if quantity is not None:
@@ -393,10 +404,9 @@ def stock_item_move(*, item, location, user, quantity=None, notes="") -> StockIt
     return item
 
 
+# (installed, with a customer, consumed and shipped items are refused by check_item_changeable)
 MERGE_BLOCKERS = (
     (lambda i: i.is_serialized, "is serialized"),
-    (lambda i: i.belongs_to_id is not None, "is installed in another item"),
-    (lambda i: i.customer_id is not None, "is with a customer"),
     (lambda i: i.is_building, "is a build output in production"),
 )
 
@@ -419,6 +429,8 @@ def stock_items_merge(*, items, user, location=None, notes="") -> StockItem:
     if len(locked) != len({i.pk for i in items}):
         raise ValidationError("Some of the chosen stock items no longer exist.")
     ordered = [locked[i.pk] for i in items]
+    for each in ordered:
+        check_item_changeable(each, "merge")
     check_stock_ownership(user, *(i.location for i in ordered))
     target, others = ordered[0], ordered[1:]
     problems = [f"{i} {why}" for i in ordered for check, why in MERGE_BLOCKERS if check(i)]
@@ -483,7 +495,7 @@ def stock_item_serialize(
     ``serials`` is an expression (``1-10, 15, 20+``) or a list; its count must equal the
     quantity and none may be in use in the part's variant family.
     """
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "serialize")
     quantity = to_quantity(quantity)
     _check_not_serialized(item, "serialized from")
     if quantity > item.quantity:
@@ -526,7 +538,7 @@ def stock_item_serialize(
 @transaction.atomic
 def stock_item_change_status(*, item, status, user, notes="") -> StockItem:
     """Set an item's status (e.g. to Damaged or Quarantined)."""
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "status")
     status = _to_status(status)
     if status == item.status:
         raise ValidationError({"status": f"{item} is already {status.label}."})
@@ -540,7 +552,7 @@ def stock_item_change_status(*, item, status, user, notes="") -> StockItem:
 @transaction.atomic
 def stock_item_assign_to_customer(*, item, customer, user, quantity=None, notes="") -> StockItem:
     """Send stock to a customer (splitting if partial); it leaves its location."""
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "assign")
     if customer is None or not customer.is_customer:
         raise ValidationError({"customer": f"'{customer}' is not marked as a customer."})
     _check_in_stock(item, "assigned to a customer")
@@ -572,19 +584,33 @@ def stock_item_assign_to_customer(*, item, customer, user, quantity=None, notes=
 
 
 @transaction.atomic
-def stock_item_return_from_customer(*, item, location, user, notes="", merge=True) -> StockItem:
-    """Take an item back from its customer into ``location``.
+def stock_item_return_from_customer(
+    *, item, location, user, notes="", merge=True, quantity=None
+) -> StockItem:
+    """Take an item (or ``quantity`` of it, split off first) back from its customer into
+    ``location``; its customer and sales order are cleared. Returns the returned item.
 
     If it goes back to where the item it was split from still is, and both can
     merge, it merges back into that item (so total stock is as before).
     """
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "return")
     if item.customer_id is None:
         raise ValidationError(f"{item} is not with a customer.")
     _check_location(location, user)
+    if quantity is not None:
+        quantity = to_quantity(quantity)
+        if quantity > item.quantity:
+            raise ValidationError(
+                {
+                    "quantity": f"{item} has only {fmt(item.quantity)}: cannot return {fmt(quantity)}."
+                }
+            )
+        if quantity < item.quantity:
+            item = _split(item, quantity, user=user, notes=notes)
     customer = item.customer
     item.customer = None
     item.belongs_to = None
+    item.sales_order = None
     item.location = location
     save_with_history(item, user=user, reason=f"Returned from customer {customer}")
     _track(
@@ -640,6 +666,8 @@ def stock_item_install(*, item, into, user, quantity=None, notes="") -> StockIte
             into = locked
     if item.pk in _installed_chain(into):
         raise ValidationError(f"{into} is installed inside {item}: installing would create a loop.")
+    check_item_changeable(item, "install")
+    check_item_changeable(into, "install_into")
     check_stock_ownership(user, item.location, into.location)
     _check_in_stock(item, "installed")
     if quantity is not None:
@@ -674,7 +702,7 @@ def stock_item_install(*, item, into, user, quantity=None, notes="") -> StockIte
 @transaction.atomic
 def stock_item_uninstall(*, item, location, user, notes="") -> StockItem:
     """Remove an installed item from its assembly into ``location``."""
-    item = _lock_owned(item, user)
+    item = _lock_owned(item, user, "uninstall")
     if item.belongs_to_id is None:
         raise ValidationError(f"{item} is not installed in another item.")
     _check_location(location, user)
@@ -692,6 +720,18 @@ def stock_item_uninstall(*, item, location, user, notes="") -> StockItem:
     )
     _track(assembly, H.REMOVED_CHILD_ITEM, user, notes, stockitem=item.pk)
     return item
+
+
+@transaction.atomic
+def stock_item_delete(*, item, user, reason="Deleted") -> None:
+    """Delete a stock item (a mistaken entry); the deletion is in its history.
+
+    Refused for items that left our stock (consumed, shipped, installed, with a customer)
+    and for items that have other items installed in them."""
+    item = _lock_owned(item, user, "delete")
+    if item.installed_items.exists():
+        raise ValidationError(f"{item} has other items installed in it: uninstall them first.")
+    delete_with_history(item, user=user, reason=reason)
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from django.db import transaction
 from inventory.choices import StockHistoryCode
 from inventory.models import StockItem, StockItemTracking
 from inventory.permissions import check_stock_ownership
-from inventory.services.common import lock, save_with_history
+from inventory.services.common import check_item_changeable, lock, save_with_history
 
 EDITABLE_FIELDS = (
     "batch",
@@ -27,6 +27,7 @@ def stock_item_update(*, item, user, **changes) -> StockItem:
             f"These fields cannot be edited directly: {', '.join(sorted(unknown))}."
         )
     item = lock(StockItem, item.pk)
+    check_item_changeable(item, "edit")
     check_stock_ownership(user, item.location)
     changed = {}
     for field, value in changes.items():

@@ -19,7 +19,7 @@ from inventory.services.common import (
     save_with_history,
     to_quantity,
 )
-from inventory.services.stock import stock_item_return_from_customer, stock_item_split
+from inventory.services.stock import stock_item_return_from_customer
 from orders.choices import RETURN_OPEN, ReturnLineOutcome, ReturnOrderStatus
 from orders.models import ReturnOrder, ReturnOrderLine
 from orders.services.common import lock_order, order_save_new, order_transition
@@ -308,14 +308,15 @@ def return_order_receive_line(
         raise ValidationError(
             f"{item} has only {fmt(item.quantity)}: cannot receive {fmt(line.quantity)}."
         )
-    if line.quantity < item.quantity:
-        item = stock_item_split(item=item, quantity=line.quantity, user=user, notes=notes)
-        line.item = item
     previous_status = item.status
     sales_order = item.sales_order
+    # a partial line: the returned part is split off (the line follows it)
+    partial = line.quantity if line.quantity < item.quantity else None
     item = stock_item_return_from_customer(
-        item=item, location=location, user=user, notes=notes, merge=False
+        item=item, location=location, user=user, notes=notes, merge=False, quantity=partial
     )
+    if item.pk != line.item_id:
+        line.item = item
     item.status = status
     item.sales_order = None
     save_with_history(item, user=user, reason=f"Returned against {order.reference}")

@@ -14,12 +14,14 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/inventory/stockitem/"
 
 
-def run_action(client, action, items, **fields):
+def run_action(client, action, items, query="", **fields):
+    """Post ``action`` for ``items`` from the stock list (filtered by ``query``: the list hides
+    items with a customer or installed unless its state filter shows them)."""
     data = {"action": action, ACTION_CHECKBOX_NAME: [str(i.pk) for i in items], "index": "0"}
     if fields:
         data["apply"] = "1"
         data.update({k: ("" if v is None else str(v)) for k, v in fields.items()})
-    return client.post(CHANGELIST, data)
+    return client.post(CHANGELIST + query, data)
 
 
 def snapshot():
@@ -229,7 +231,13 @@ def test_status_customer_and_return(admin_client_root, item, places):
     run_action(admin_client_root, "assign_to_customer", [item], customer=customer.pk, quantity="")
     item.refresh_from_db()
     assert item.customer == customer and item.location is None
-    run_action(admin_client_root, "return_from_customer", [item], location=places[1].pk)
+    run_action(
+        admin_client_root,
+        "return_from_customer",
+        [item],
+        query="?state=with_customer",
+        location=places[1].pk,
+    )
     item.refresh_from_db()
     assert item.customer is None and item.location == places[1]
 
@@ -248,7 +256,9 @@ def test_install_and_uninstall(admin_client_root, item, places):
     run_action(admin_client_root, "install_into", [item], into=assembly.pk, quantity=2)
     installed = StockItem.objects.get(belongs_to=assembly)
     assert installed.quantity == 2
-    run_action(admin_client_root, "uninstall", [installed], location=places[1].pk)
+    run_action(
+        admin_client_root, "uninstall", [installed], query="?state=installed", location=places[1].pk
+    )
     installed.refresh_from_db()
     assert installed.belongs_to is None and installed.location == places[1]
 
