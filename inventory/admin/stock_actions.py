@@ -3,7 +3,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from admin_customisations.actions import ActionForm, autocomplete, form_action, per_item
+from admin_customisations.actions import ActionForm, autocomplete, form_action
+from admin_customisations.jobs.bulk import Skip
 from inventory.choices import StockStatus
 from inventory.models import StockItem, StockLocation
 from inventory.services import stock as services
@@ -118,79 +119,94 @@ class InstallForm(ActionForm):
     notes = _notes()
 
 
-def _each(service, verb, queryset, **kwargs):
-    run = per_item(service, verb=verb)
-    items = list(queryset.select_related("part", "location"))
-    for item in items:
-        run(item, **kwargs)
-    return len(items)
-
-
 def _plural(n, word="item"):
     return f"{n} stock {word}{'' if n == 1 else 's'}"
 
 
-def apply_add(*, request, queryset, data):
-    n = _each(
-        services.stock_item_add,
-        "add",
-        queryset,
-        quantity=data["quantity"],
-        user=request.user,
-        notes=data["notes"],
-    )
-    return f"Added {fmt(data['quantity'])} to {_plural(n)}."
+# Per-object steps (``each``): the same code runs inline for small selections and in
+# background jobs for large ones (admin_customisations.jobs).
 
 
-def apply_remove(*, request, queryset, data):
-    n = _each(
-        services.stock_item_remove,
-        "remove",
-        queryset,
-        quantity=data["quantity"],
-        user=request.user,
-        notes=data["notes"],
-    )
-    return f"Removed {fmt(data['quantity'])} from {_plural(n)}."
+def add_each(item, *, user, data):
+    services.stock_item_add(item=item, quantity=data["quantity"], user=user, notes=data["notes"])
 
 
-def apply_count(*, request, queryset, data):
-    n = _each(
-        services.stock_item_count,
-        "count",
-        queryset,
+def remove_each(item, *, user, data):
+    services.stock_item_remove(item=item, quantity=data["quantity"], user=user, notes=data["notes"])
+
+
+def count_each(item, *, user, data):
+    services.stock_item_count(
+        item=item,
         quantity=data["quantity"],
         status=data["status"],
-        user=request.user,
+        user=user,
         notes=data["notes"],
     )
-    return f"Counted {_plural(n)}: {fmt(data['quantity'])} each."
 
 
-def apply_move(*, request, queryset, data):
-    n = _each(
-        services.stock_item_move,
-        "move",
-        queryset,
+def move_each(item, *, user, data):
+    if item.location_id == data["location"].pk and data["quantity"] is None:
+        raise Skip(f"{item} is already in {data['location']}.")
+    services.stock_item_move(
+        item=item,
         location=data["location"],
         quantity=data["quantity"],
-        user=request.user,
+        user=user,
         notes=data["notes"],
     )
-    return f"Moved {_plural(n)} to {data['location']}."
 
 
-def apply_split(*, request, queryset, data):
-    n = _each(
-        services.stock_item_split,
-        "split",
-        queryset,
+def split_each(item, *, user, data):
+    services.stock_item_split(
+        item=item,
         quantity=data["quantity"],
         location=data["location"],
-        user=request.user,
+        user=user,
         notes=data["notes"],
     )
-    return f"Split {fmt(data['quantity'])} off {_plural(n)}."
+
+
+def status_each(item, *, user, data):
+    if item.status == data["status"]:
+        raise Skip(f"{item} is already {StockStatus(data['status']).label}.")
+    services.stock_item_change_status(
+        item=item, status=data["status"], user=user, notes=data["notes"]
+    )
+
+
+def assign_each(item, *, user, data):
+    if item.customer_id == data["customer"].pk:
+        raise Skip(f"{item} is already with {data['customer']}.")
+    services.stock_item_assign_to_customer(
+        item=item,
+        customer=data["customer"],
+        quantity=data["quantity"],
+        user=user,
+        notes=data["notes"],
+    )
+
+
+def return_each(item, *, user, data):
+    services.stock_item_return_from_customer(
+        item=item, location=data["location"], user=user, notes=data["notes"]
+    )
+
+
+def install_each(item, *, user, data):
+    services.stock_item_install(
+        item=item, into=data["into"], quantity=data["quantity"], user=user, notes=data["notes"]
+    )
+
+
+def uninstall_each(item, *, user, data):
+    services.stock_item_uninstall(
+        item=item, location=data["location"], user=user, notes=data["notes"]
+    )
+
+
+def delete_each(item, *, user, data):
+    services.stock_item_delete(item=item, user=user, reason=data["notes"] or "Deleted")
 
 
 def apply_merge(*, request, queryset, data):
@@ -215,85 +231,63 @@ def apply_serialize(*, request, queryset, data):
     return f"Created {len(created)} serialized items: {shown}."
 
 
-def apply_status(*, request, queryset, data):
-    n = _each(
-        services.stock_item_change_status,
-        "status",
-        queryset,
-        status=data["status"],
-        user=request.user,
-        notes=data["notes"],
+class DeleteForm(ActionForm):
+    notes = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Reason",
+        help_text="Recorded in the history of each deleted item (default: Deleted).",
     )
-    return f"Set {_plural(n)} to {StockStatus(data['status']).label}."
 
 
-def apply_assign(*, request, queryset, data):
-    n = _each(
-        services.stock_item_assign_to_customer,
-        "assign",
-        queryset,
-        customer=data["customer"],
-        quantity=data["quantity"],
-        user=request.user,
-        notes=data["notes"],
+def _stock_action(name, description, form_class, each, summary, permission="change"):
+    return form_action(
+        name=name,
+        description=description,
+        form_class=form_class,
+        each=each,
+        summary=summary,
+        permission=permission,
+        select_related=("part", "location"),
     )
-    return f"Sent {_plural(n)} to {data['customer']}."
-
-
-def apply_return(*, request, queryset, data):
-    n = _each(
-        services.stock_item_return_from_customer,
-        "return",
-        queryset,
-        location=data["location"],
-        user=request.user,
-        notes=data["notes"],
-    )
-    return f"Returned {_plural(n)} into {data['location']}."
-
-
-def apply_install(*, request, queryset, data):
-    n = _each(
-        services.stock_item_install,
-        "install",
-        queryset,
-        into=data["into"],
-        quantity=data["quantity"],
-        user=request.user,
-        notes=data["notes"],
-    )
-    return f"Installed {_plural(n)} into {data['into']}."
-
-
-def apply_uninstall(*, request, queryset, data):
-    n = _each(
-        services.stock_item_uninstall,
-        "uninstall",
-        queryset,
-        location=data["location"],
-        user=request.user,
-        notes=data["notes"],
-    )
-    return f"Uninstalled {_plural(n)} into {data['location']}."
 
 
 STOCK_ACTIONS = [
-    form_action(
-        name="add_stock", description="Add stock", form_class=QuantityForm, apply=apply_add
+    _stock_action(
+        "add_stock",
+        "Add stock",
+        QuantityForm,
+        add_each,
+        lambda n, d: f"Added {fmt(d['quantity'])} to {_plural(n)}.",
     ),
-    form_action(
-        name="remove_stock", description="Remove stock", form_class=QuantityForm, apply=apply_remove
+    _stock_action(
+        "remove_stock",
+        "Remove stock",
+        QuantityForm,
+        remove_each,
+        lambda n, d: f"Removed {fmt(d['quantity'])} from {_plural(n)}.",
     ),
-    form_action(
-        name="count_stock",
-        description="Count stock (stocktake)",
-        form_class=CountForm,
-        apply=apply_count,
+    _stock_action(
+        "count_stock",
+        "Count stock (stocktake)",
+        CountForm,
+        count_each,
+        lambda n, d: f"Counted {_plural(n)}: {fmt(d['quantity'])} each.",
     ),
-    form_action(
-        name="move_stock", description="Move to location", form_class=MoveForm, apply=apply_move
+    _stock_action(
+        "move_stock",
+        "Move to location",
+        MoveForm,
+        move_each,
+        lambda n, d: f"Moved {_plural(n)} to {d['location']}.",
     ),
-    form_action(name="split_stock", description="Split", form_class=SplitForm, apply=apply_split),
+    _stock_action(
+        "split_stock",
+        "Split",
+        SplitForm,
+        split_each,
+        lambda n, d: f"Split {fmt(d['quantity'])} off {_plural(n)}.",
+    ),
     form_action(
         name="merge_stock",
         description="Merge into one item",
@@ -307,31 +301,47 @@ STOCK_ACTIONS = [
         apply=apply_serialize,
         one_at_a_time=True,
     ),
-    form_action(
-        name="change_status", description="Change status", form_class=StatusForm, apply=apply_status
+    _stock_action(
+        "change_status",
+        "Change status",
+        StatusForm,
+        status_each,
+        lambda n, d: f"Set {_plural(n)} to {StockStatus(d['status']).label}.",
     ),
-    form_action(
-        name="assign_to_customer",
-        description="Send to customer",
-        form_class=CustomerForm,
-        apply=apply_assign,
+    _stock_action(
+        "assign_to_customer",
+        "Send to customer",
+        CustomerForm,
+        assign_each,
+        lambda n, d: f"Sent {_plural(n)} to {d['customer']}.",
     ),
-    form_action(
-        name="return_from_customer",
-        description="Return from customer",
-        form_class=ReturnForm,
-        apply=apply_return,
+    _stock_action(
+        "return_from_customer",
+        "Return from customer",
+        ReturnForm,
+        return_each,
+        lambda n, d: f"Returned {_plural(n)} into {d['location']}.",
     ),
-    form_action(
-        name="install_into",
-        description="Install into another item",
-        form_class=InstallForm,
-        apply=apply_install,
+    _stock_action(
+        "install_into",
+        "Install into another item",
+        InstallForm,
+        install_each,
+        lambda n, d: f"Installed {_plural(n)} into {d['into']}.",
     ),
-    form_action(
-        name="uninstall",
-        description="Uninstall from assembly",
-        form_class=ReturnForm,
-        apply=apply_uninstall,
+    _stock_action(
+        "uninstall",
+        "Uninstall from assembly",
+        ReturnForm,
+        uninstall_each,
+        lambda n, d: f"Uninstalled {_plural(n)} into {d['location']}.",
+    ),
+    _stock_action(
+        "delete_stock",
+        "Delete stock items",
+        DeleteForm,
+        delete_each,
+        lambda n, d: f"Deleted {_plural(n)}.",
+        permission="delete",
     ),
 ]
