@@ -49,7 +49,7 @@ def database_config(url: str, *, sqlite_timeout: int) -> dict:
     else:
         if not config.get("NAME"):
             raise ConfigurationError(f"DATABASE_URL {url!r} names no database")
-        config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        config["CONN_MAX_AGE"] = strict_int("DATABASE_CONN_MAX_AGE", default=60, minimum=0)
         config["CONN_HEALTH_CHECKS"] = True
     return config
 
@@ -93,3 +93,17 @@ def strict_bool(name: str, *, default: bool) -> bool:
     raise ConfigurationError(
         f"{name}={raw!r} is not a boolean: use true/false, yes/no, 1/0 or on/off"
     )
+
+
+def strict_int(name: str, *, default: int, minimum: int | None = None) -> int:
+    """Read a whole-number variable, refusing text and values below ``minimum``."""
+    raw = env.str(name, default=None)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number") from None
+    if minimum is not None and value < minimum:
+        raise ConfigurationError(f"{name}={raw!r} must be at least {minimum}")
+    return value

@@ -7,7 +7,11 @@ Two modes:
   required, and HTTPS hardening is on unless switched off explicitly.
 """
 
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from csp.constants import NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE
 
 from config.env import (
     ConfigurationError,
@@ -17,6 +21,7 @@ from config.env import (
     env,
     fail,
     strict_bool,
+    strict_int,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,6 +44,10 @@ try:
         raise ConfigurationError("SECRET_KEY must be at least 50 random characters in production")
 
     DEBUG = strict_bool("DEBUG", default=False)
+    if PRODUCTION and DEBUG:
+        raise ConfigurationError(
+            "DEBUG must be off when STOCKROOM_MODE=production (it shows settings and code to anyone)"
+        )
     ALLOWED_HOSTS = env.list(
         "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"]
     )
@@ -49,7 +58,7 @@ try:
     DATABASES = {
         "default": database_config(
             env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'stockroom.sqlite3'}"),
-            sqlite_timeout=env.int("SQLITE_BUSY_TIMEOUT", default=20),
+            sqlite_timeout=strict_int("SQLITE_BUSY_TIMEOUT", default=20, minimum=0),
         )
     }
 
@@ -60,7 +69,9 @@ try:
     SECURE_SSL_REDIRECT = strict_bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
     SESSION_COOKIE_SECURE = strict_bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
     CSRF_COOKIE_SECURE = strict_bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+    SECURE_HSTS_SECONDS = strict_int(
+        "SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0, minimum=0
+    )
     SECURE_HSTS_INCLUDE_SUBDOMAINS = strict_bool(
         "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION
     )
@@ -75,6 +86,9 @@ try:
     STOCK_ALLOW_OUT_OF_STOCK_TRANSFER = strict_bool(
         "STOCK_ALLOW_OUT_OF_STOCK_TRANSFER", default=False
     )
+    # Stock ownership (inventory/permissions.py) and responsible parties (inventory/responsibility.py)
+    STOCK_OWNERSHIP_CONTROL = strict_bool("STOCK_OWNERSHIP_CONTROL", default=False)
+    ORDERS_RESPONSIBLE_ONLY = strict_bool("ORDERS_RESPONSIBLE_ONLY", default=False)
     # Build orders: reference pattern with one {ref} (checked by `manage.py check`, builds.E001);
     # whether a build can complete while child builds are still open
     BUILD_REFERENCE_PATTERN = env.str("BUILD_REFERENCE_PATTERN", default="BO-{ref:04d}")
@@ -91,6 +105,31 @@ try:
     SALES_ORDER_SHIP_COMPLETE = strict_bool("SALES_ORDER_SHIP_COMPLETE", default=False)
     # Purchasing (see docs/purchasing.md): complete a placed order once every line is received
     PURCHASE_ORDER_AUTO_COMPLETE = strict_bool("PURCHASE_ORDER_AUTO_COMPLETE", default=True)
+    # Login throttling (django-axes, see docs/security.md "Login lockout")
+    AXES_FAILURE_LIMIT = strict_int("AXES_FAILURE_LIMIT", default=5, minimum=1)
+    _cooloff_minutes = strict_int("AXES_COOLOFF_MINUTES", default=15, minimum=0)
+    # 0 minutes: locked until an administrator resets the attempts
+    AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes else None
+    # Reverse proxies in front of the web process that append to X-Forwarded-For
+    TRUSTED_PROXY_COUNT = strict_int("TRUSTED_PROXY_COUNT", default=0, minimum=0)
+    # Bulk jobs (see docs/bulk-actions.md)
+    BULK_JOB_THRESHOLD = strict_int("BULK_JOB_THRESHOLD", default=200, minimum=0)
+    BULK_JOB_CHUNK_SIZE = strict_int("BULK_JOB_CHUNK_SIZE", default=200, minimum=1)
+    BULK_JOB_STALE_SECONDS = strict_int("BULK_JOB_STALE_SECONDS", default=300, minimum=10)
+    BULK_JOB_MAX_ATTEMPTS = strict_int("BULK_JOB_MAX_ATTEMPTS", default=5, minimum=1)
+    BULK_JOB_FILE_DAYS = strict_int("BULK_JOB_FILE_DAYS", default=7, minimum=1)
+    # Redis redelivers an unacknowledged message after this many seconds: longer than any chunk
+    CELERY_VISIBILITY_TIMEOUT = strict_int("CELERY_VISIBILITY_TIMEOUT", default=3600, minimum=60)
+    TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+    try:
+        ZoneInfo(TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"TIME_ZONE {TIME_ZONE!r} is not a known time zone") from None
+    LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").strip().upper()
+    if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigurationError(
+            f"LOG_LEVEL {LOG_LEVEL!r} is not one of: DEBUG, INFO, WARNING, ERROR, CRITICAL"
+        )
 except ConfigurationError as error:
     fail(str(error))
 except ValueError as error:  # e.g. SQLITE_BUSY_TIMEOUT=soon
@@ -123,6 +162,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_results",
     "django_celery_beat",
+    "axes",
+    "csp",
     "admin_customisations",
     "inventory",
     "builds",
@@ -139,9 +180,15 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.security.PermissionsPolicyMiddleware",
+    # last, as django-axes asks: turns a locked-out login into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
+    # first: refuses locked-out username + IP combinations before any password is checked
+    "config.login_throttle.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -174,7 +221,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -189,6 +235,56 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+# After login (also when ``next`` is missing or points off-site) go to the admin index.
+LOGIN_REDIRECT_URL = "admin:index"
+
+# django-axes (docs/security.md "Login lockout"): AXES_FAILURE_LIMIT failures for one
+# username from one IP address lock that combination for AXES_COOLOFF_TIME; a successful
+# login resets the count; administrators see and delete attempts in the admin.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "config.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.login_throttle.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+
+# Content-Security-Policy (django-csp 4; docs/security.md "Security headers / CSP"). unfold
+# runs Alpine.js's standard build, which evaluates x-data/x-on expressions with
+# ``new AsyncFunction`` ('unsafe-eval'), and ships inline <style> and style attributes;
+# django-celery-beat's task form has an inline <script> ('unsafe-inline'). Everything else is
+# limited to this origin: no third-party scripts, styles, fonts, frames, or form targets.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, UNSAFE_INLINE, UNSAFE_EVAL],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Browser features the admin never uses are switched off for every page.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # Celery: results in the database; the embedded broker is a folder under var/.
 CELERY_RESULT_BACKEND = "django-db"
@@ -210,6 +306,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("queue", "control"):
         (CELERY_BROKER_FOLDER / _folder).mkdir(parents=True, exist_ok=True)
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 
 # django-import-export
 IMPORT_EXPORT_USE_TRANSACTIONS = True
@@ -231,6 +329,15 @@ from config.unfold import UNFOLD  # noqa: E402, F401
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        # an ordinary "403 Forbidden (Permission denied)" is logged without a traceback
+        "permission_denied_without_traceback": {
+            "()": "config.security.PermissionDeniedWithoutTraceback"
+        },
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.request": {"filters": ["permission_denied_without_traceback"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

@@ -76,6 +76,9 @@ SIDEBAR_GROUPS = [
         [
             ("auth.user", "person"),
             ("auth.group", "group"),
+            ("axes.accessattempt", "lock_person"),
+            ("axes.accessfailurelog", "gpp_bad"),
+            ("axes.accesslog", "login"),
         ],
     ),
 ]
