@@ -200,3 +200,4 @@ for _model, _base in [
 ]:
     admin.site.unregister(_model)
     admin.site.register(_model, type(_base.__name__, (_base, ModelAdmin), {}))
+from admin_customisations import login_attempts_admin as _login_attempts_admin  # noqa: E402, F401  (axes pages)
