@@ -4,6 +4,7 @@ from django.db.models import Q
 from unfold.contrib.filters.admin import DropdownFilter, RadioFilter
 
 from inventory.models import PartCategory, StockItem, StockLocation
+from inventory.search import prefix_q
 
 
 class SubtreeFilter(DropdownFilter):
@@ -22,7 +23,9 @@ class SubtreeFilter(DropdownFilter):
         node = self.tree_model.objects.filter(pk=value).only("tree_path").first()
         if node is None:
             return queryset.none()
-        return queryset.filter(**{f"{self.lookup}__startswith": node.tree_path})
+        # the nodes of the subtree by tree_path prefix (its index), then their members by FK
+        nodes = self.tree_model.objects.filter(prefix_q("tree_path", node.tree_path))
+        return queryset.filter(**{f"{self.lookup.removesuffix('__tree_path')}__in": nodes})
 
 
 class PartCategorySubtreeFilter(SubtreeFilter):

@@ -9,6 +9,7 @@ from unfold.decorators import display
 
 from admin_customisations.actions import dry_run
 from admin_customisations.base import StockroomModelAdmin
+from admin_customisations.paginator import LargeTablePaginator
 from inventory.admin.filters import (
     ExpiredFilter,
     InStockFilter,
@@ -22,6 +23,7 @@ from inventory.choices import STOCK_STATUS_COLOURS
 from inventory.models import StockItem
 from inventory.models.stock import StockItemState
 from inventory.permissions import may_change_stock_item
+from inventory.search import stock_item_search_q
 from inventory.services.common import check_item_changeable, describe_state, fmt
 from inventory.services.stock import stock_item_create, stock_item_delete
 from inventory.services.stock_edits import EDITABLE_FIELDS, stock_item_update
@@ -121,7 +123,9 @@ class StockItemAdmin(StockroomModelAdmin):
         "expiry_date",
     ]
     list_display_links = ["quantity_display"]
-    list_select_related = ["part", "location"]
+    # parts and locations of a page are fetched by id (prefetch in get_queryset): a join
+    # lets SQLite's planner start from the part table and sort every row
+    list_select_related = False
     list_filter = [
         StockStateFilter,
         LocationSubtreeFilter,
@@ -131,8 +135,12 @@ class StockItemAdmin(StockroomModelAdmin):
         ExpiredFilter,
         SerializedFilter,
     ]
-    search_fields = ["part__name", "part__ipn", "serial", "batch"]
-    search_help_text = "Part name or IPN, serial number, batch code"
+    # get_search_results searches (exact serial, batch / IPN prefix: inventory.search)
+    search_fields = ["serial", "batch", "part__ipn"]
+    search_help_text = "Serial number (exact), batch code or part IPN (beginning with)"
+    # newest first; every sortable column has an index ending in -id (models/stock.py)
+    ordering = ["-pk"]
+    paginator = LargeTablePaginator
     autocomplete_fields = ["part", "location", "customer", "belongs_to"]
     actions = STOCK_ACTIONS
     readonly_fields = [
@@ -193,6 +201,17 @@ class StockItemAdmin(StockroomModelAdmin):
             obj is None or (obj.state is None and may_change_stock_item(request.user, obj))
         )
 
+    def get_queryset(self, request):
+        # str(item) shows the part: the list, the autocomplete ("installed in") and the change
+        # page fetch the page's parts and locations in one query each
+        return super().get_queryset(request).prefetch_related("part", "location")
+
+    def get_search_results(self, request, queryset, search_term):
+        """One index-served condition (inventory.search.stock_item_search_q), no LIKE '%x%'."""
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(stock_item_search_q(search_term)), False
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
@@ -221,7 +240,8 @@ class StockItemAdmin(StockroomModelAdmin):
         if len(created) > 1:
             self.message_user(request, f"Created {len(created)} serialized items.")
 
-    @display(description="part", ordering="part__name")
+    # not sortable: ordering by a joined column sorts every row (filter by category or search)
+    @display(description="part")
     def part_link(self, item):
         return f"{item.part.ipn} | {item.part.name}" if item.part.ipn else item.part.name
 
@@ -229,7 +249,7 @@ class StockItemAdmin(StockroomModelAdmin):
     def quantity_display(self, item):
         return f"#{item.serial}" if item.is_serialized else fmt(item.quantity)
 
-    @display(description="location", ordering="location__pathstring")
+    @display(description="location")
     def location_path(self, item):
         return item.location.pathstring if item.location_id else "–"
 

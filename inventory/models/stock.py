@@ -90,7 +90,13 @@ class StockItemQuerySet(models.QuerySet):
         return self.in_stock().filter(expiry_date__lt=today or timezone.localdate())
 
     def in_location_subtree(self, location):
-        return self.filter(location__tree_path__startswith=location.tree_path)
+        """Items in ``location`` or below it: the locations' tree_path prefix index, then
+        the items' location index (see inventory.search.prefix_q)."""
+        from inventory.search import prefix_q
+
+        return self.filter(
+            location__in=StockLocation.objects.filter(prefix_q("tree_path", location.tree_path))
+        )
 
     def in_category_subtree(self, category):
         return self.filter(part__category__tree_path__startswith=category.tree_path)
@@ -248,9 +254,17 @@ class StockItem(models.Model):
         ]
         indexes = [
             models.Index(fields=["part", "status"], name="stockitem_part_status_idx"),
-            models.Index(fields=["serial"], name="stockitem_serial_idx"),
-            models.Index(fields=["batch"], name="stockitem_batch_idx"),
-            models.Index(fields=["expiry_date"], name="stockitem_expiry_idx"),
+            # each sortable column of the stock list with the admin's "-pk" tie-breaker, so
+            # a sorted page reads 50 index entries instead of sorting every row
+            models.Index(fields=["serial", "-id"], name="stockitem_serial_idx"),
+            models.Index(fields=["batch", "-id"], name="stockitem_batch_idx"),
+            models.Index(fields=["expiry_date", "-id"], name="stockitem_expiry_idx"),
+            models.Index(fields=["quantity", "-id"], name="stockitem_quantity_idx"),
+            models.Index(fields=["status", "-id"], name="stockitem_status_idx"),
+            # batch prefix search on PostgreSQL (LIKE 'x%'; ignored elsewhere)
+            models.Index(
+                fields=["batch"], name="stockitem_batch_like_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ]
 
     def __str__(self):

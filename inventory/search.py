@@ -1,0 +1,48 @@
+"""Searches that indexes serve, on SQLite and PostgreSQL alike.
+
+Prefix matches (materialised paths, batch codes, IPNs): ``field__startswith`` is
+``LIKE 'x%'``. PostgreSQL serves that from a ``varchar_pattern_ops`` index (Django creates one
+next to every ``db_index=True`` CharField; other columns declare one in ``Meta.indexes``).
+SQLite's LIKE is case-insensitive, so no ordinary index can serve it there; the range
+``prefix <= field < next(prefix)`` is the same set of strings in SQLite's byte order and any
+B-tree serves it (the LIKE is kept to make the match exact whatever the collation).
+
+Stock item search (the stock changelist's box and the "installed in" autocomplete): the
+term is matched as the exact serial number, a batch code prefix or a part IPN prefix, each
+as typed and in upper case. Substring search (``LIKE '%x%'``) reads every row and is not used.
+"""
+
+from django.db import connection
+from django.db.models import Q
+
+
+def prefix_upper(prefix: str) -> str:
+    """The smallest string greater than every string that starts with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def prefix_q(field: str, prefix: str) -> Q:
+    """``field`` starts with ``prefix`` (case-sensitive on PostgreSQL and SQLite), index-served."""
+    if not prefix:
+        return Q()
+    q = Q(**{f"{field}__startswith": prefix})
+    if connection.vendor == "sqlite":
+        q &= Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix_upper(prefix)})
+    return q
+
+
+def stock_item_search_q(term: str) -> Q:
+    """Exact serial, batch prefix or part IPN prefix (as typed or upper-cased)."""
+    from inventory.models import Part
+
+    term = term.strip()
+    if not term:
+        return Q()
+    variants = sorted({term, term.upper()})
+    q = Q(serial__in=variants)
+    for variant in variants:
+        q |= prefix_q("batch", variant)
+    ipn = Q()
+    for variant in variants:
+        ipn |= prefix_q("ipn", variant)
+    return q | Q(part__in=Part.objects.filter(ipn).values("pk"))
