@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -64,8 +65,15 @@ STATE_FIELDS = (
 
 class StockItemQuerySet(models.QuerySet):
     def held(self):
-        """Items in none of the StockItemState states (whatever their quantity or status)."""
-        return self.filter(**{f"{field}__isnull": True for _, field in STATE_FIELDS})
+        """Items in none of the StockItemState states (whatever their quantity or status).
+
+        One ``COALESCE(...) IS NULL`` rather than four ``IS NULL``: SQLite's planner would use
+        one of those columns' (unselective) indexes and sort every row instead of reading a
+        sorted page from the index the list is ordered by (tests/inventory/test_explain.py).
+        """
+        return self.alias(_held_by=Coalesce(*(field for _, field in STATE_FIELDS))).filter(
+            _held_by__isnull=True
+        )
 
     def in_state(self, state):
         """Items whose ``StockItem.state`` is ``state`` (the same precedence, in one filter)."""
