@@ -7,13 +7,14 @@ TEST_PROCESSES ?= 2
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run setup test lint format bench clean help
+.PHONY: run setup test lint format bench bench-quick clean help
 
 help:
 	@echo "make run    - install, migrate, load demo data, start web + worker + beat"
 	@echo "make test   - install test dependencies and run the whole test suite"
 	@echo "make lint   - ruff and a missing-migrations check"
-	@echo "make bench  - run the benchmarks under bench/ (prints figures)"
+	@echo "make bench  - run the benchmarks under bench/ (prints figures; admin pages at 1M stock items)"
+	@echo "make bench-quick - admin page benchmark at 1/20 scale (var/bench-quick, a few minutes)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +55,10 @@ format: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	@for script in bench/*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python "$$script"; done
+
+# 1/20 scale, 5 timed requests per page: figures only, never fails on time
+bench-quick: $(VENV)/.installed-dev
+	$(BIN)/python bench/admin_pages.py --quick --repeat 5 --warmup 1
 
 clean:
 	rm -rf $(VENV) var
