@@ -127,7 +127,9 @@ def form_action(
             except Skip:
                 skipped += 1
             except ValidationError as error:
-                error.item_prefix = f"{obj}: "
+                # services usually name the object they refuse; otherwise say which one
+                named = str(obj) in " ".join(error.messages)
+                error.item_prefix = "" if named else f"{obj}: "
                 raise
         message = summary(changed, data) if summary else f"{description}: {changed} changed."
         return message + (f" {skipped} already up to date, skipped." if skipped else "")

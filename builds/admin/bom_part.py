@@ -289,15 +289,8 @@ class ValidateBomForm(ActionForm):
             raise ValidationError(f"Only assemblies have a BOM to validate (not: {names}).")
 
 
-def apply_validate(*, request, queryset, data):
-    parts = list(queryset)
-    for part in parts:
-        try:
-            bom_validate(part=part, user=request.user)
-        except ValidationError as error:
-            error.item_prefix = f"{part}: "
-            raise
-    return f"Validated the BOM of {len(parts)} part{'' if len(parts) == 1 else 's'}."
+def validate_each(part, *, user, data):
+    bom_validate(part=part, user=user)
 
 
 class CopyBomForm(ActionForm):
@@ -342,7 +335,8 @@ PART_BOM_ACTIONS = [
         name="validate_bom",
         description="Validate BOM",
         form_class=ValidateBomForm,
-        apply=apply_validate,
+        each=validate_each,
+        summary=lambda n, d: f"Validated the BOM of {n} part{'' if n == 1 else 's'}.",
     ),
     form_action(
         name="copy_bom",

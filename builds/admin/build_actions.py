@@ -13,7 +13,10 @@ from django.urls import reverse
 from unfold.decorators import action as unfold_action
 
 from admin_customisations.actions import ActionForm, autocomplete, form_action
+from admin_customisations.jobs.bulk import Skip
+from builds.choices import BuildStatus
 from builds.models import BuildItem, BuildLine
+from builds.selectors.build import build_outputs
 from builds.services import build as services
 from inventory.choices import AVAILABLE_STATUSES, StockStatus
 from inventory.models import StockItem, StockLocation
@@ -245,17 +248,6 @@ def _plural(n):
     return f"{n} build order{'' if n == 1 else 's'}"
 
 
-def apply_issue(*, request, queryset, data):
-    return (
-        f"Issued {_plural(_each_build(services.build_order_issue, queryset, user=request.user))}."
-    )
-
-
-def apply_hold(*, request, queryset, data):
-    n = _each_build(services.build_order_hold, queryset, user=request.user)
-    return f"Put {_plural(n)} on hold."
-
-
 def apply_cancel(*, request, queryset, data):
     n = _each_build(
         services.build_order_cancel,
@@ -397,10 +389,88 @@ def apply_child_builds(*, request, queryset, data):
     return f"Created child builds of {build.reference}: {made}."
 
 
+# ---------------------------------------------------------------- bulk (per-build) steps
+# These run inline for small selections and as background jobs for large ones.
+
+
+class BulkAutoAllocateForm(ActionForm):
+    interchangeable = forms.BooleanField(
+        required=False,
+        help_text="Take from several stock items when more than one could serve a line.",
+    )
+    optional = forms.BooleanField(required=False, label="Include optional lines")
+    location = _location("Only stock in this location and below.")
+
+
+class BulkOutputCompleteForm(ActionForm):
+    location = _location("Where the outputs go (default: each build's destination).")
+    notes = forms.CharField(required=False, max_length=500)
+
+
+def _build_transition(service, already, verb):
+    def each(build, *, user, data):
+        if build.status in already:
+            raise Skip(f"{build.reference} is already {build.get_status_display()}.")
+        service(build=build, user=user, **data)
+
+    each.__name__ = f"{verb}_each"
+    return each
+
+
+def auto_allocate_each(build, *, user, data):
+    result = services.build_auto_allocate(build=build, user=user, **data)
+    if not result.allocations:
+        raise Skip(f"{build.reference}: nothing could be allocated automatically.")
+
+
+def complete_outputs_each(build, *, user, data):
+    outputs = list(build_outputs(build).filter(is_building=True))
+    if not outputs:
+        raise Skip(f"{build.reference} has no outputs in production.")
+    for output in outputs:
+        services.build_output_complete(
+            build=build, output=output, location=data["location"], notes=data["notes"], user=user
+        )
+
+
+BULK_BUILD_ACTIONS = [
+    form_action(
+        name="issue_builds",
+        description="Issue (start production)",
+        form_class=ConfirmForm,
+        each=_build_transition(services.build_order_issue, {BuildStatus.PRODUCTION}, "issue"),
+        summary=lambda n, d: f"Issued {_plural(n)}.",
+        permission="issue",
+    ),
+    form_action(
+        name="hold_builds",
+        description="Put on hold",
+        form_class=ConfirmForm,
+        each=_build_transition(services.build_order_hold, {BuildStatus.ON_HOLD}, "hold"),
+        summary=lambda n, d: f"Put {_plural(n)} on hold.",
+        permission="issue",
+    ),
+    form_action(
+        name="auto_allocate_builds",
+        description="Auto-allocate stock (each build)",
+        form_class=BulkAutoAllocateForm,
+        each=auto_allocate_each,
+        summary=lambda n, d: f"Auto-allocated stock to {_plural(n)}.",
+        permission="allocate",
+    ),
+    form_action(
+        name="complete_all_outputs",
+        description="Complete all outputs in production",
+        form_class=BulkOutputCompleteForm,
+        each=complete_outputs_each,
+        summary=lambda n, d: f"Completed the outputs of {_plural(n)}.",
+        permission="complete",
+    ),
+]
+
+
 # name, description, form, apply, permission, one build only, url path
 SPECS = [
-    ("issue_builds", "Issue (start production)", ConfirmForm, apply_issue, "issue", False),
-    ("hold_builds", "Put on hold", ConfirmForm, apply_hold, "issue", False),
     ("cancel_builds", "Cancel", CancelForm, apply_cancel, "issue", False),
     ("set_build_quantity", "Change quantity", QuantityForm, apply_quantity, "change", True),
     ("create_outputs", "Create outputs", OutputCreateForm, apply_output_create, "complete", True),
@@ -447,13 +517,14 @@ BUILD_ACTIONS = [
     )
     for name, description, form_class, apply, permission, one in SPECS
 ]
+BUILD_ACTIONS = [*BULK_BUILD_ACTIONS, *BUILD_ACTIONS]
 ACTIONS_BY_NAME = {a.__name__: a for a in BUILD_ACTIONS}
 
 
 def detail_action(name: str):
     """The change-page button for changelist action ``name``: the same form, for this build."""
     changelist_action = ACTIONS_BY_NAME[name]
-    permission = next(spec[4] for spec in SPECS if spec[0] == name)
+    permission = changelist_action.allowed_permissions[0]
 
     def view(self, request, object_id):
         queryset = self.get_queryset(request).filter(pk=object_id if object_id.isdigit() else None)

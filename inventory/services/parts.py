@@ -26,3 +26,21 @@ def part_category_delete(*, category, user) -> None:
         part.category = parent
         save_with_history(part, user=user, reason=f"Category {category.name} deleted")
     delete_with_history(category, user=user, reason="Deleted")
+
+
+@transaction.atomic
+def part_update(*, part, user, reason: str, **changes) -> bool:
+    """Change plain fields of a part (active, category, minimum stock…); False if nothing changed.
+
+    Validation is the model's (``full_clean``): a virtual part cannot become trackable, the
+    category must not be structural, and so on.
+    """
+    part = lock(Part, part.pk)
+    changed = {name: value for name, value in changes.items() if getattr(part, name) != value}
+    if not changed:
+        return False
+    for name, value in changed.items():
+        setattr(part, name, value)
+    part.full_clean()
+    save_with_history(part, user=user, reason=reason)
+    return True

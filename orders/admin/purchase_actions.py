@@ -15,6 +15,7 @@ from django.urls import reverse
 from unfold.widgets import UnfoldAdminSingleDateWidget, UnfoldBooleanSwitchWidget
 
 from admin_customisations.actions import ActionForm, add_service_error, autocomplete, form_action
+from admin_customisations.jobs.bulk import Skip
 from inventory.choices import StockStatus
 from inventory.models import StockLocation
 from inventory.services.common import fmt
@@ -40,80 +41,80 @@ class CompleteForm(ActionForm):
     )
 
 
-def _each_order(service, queryset, user, **kwargs) -> list:
-    done = []
-    for order in queryset.order_by("pk"):
+def _transition(service, already: set, verb: str):
+    """A per-order step: skip orders already in the target state, else call the service."""
+
+    def each(order, *, user, data):
+        if order.status in already:
+            raise Skip(f"{order.reference} is already {order.get_status_display()}.")
         if not may_change_order(order, user):
             raise ValidationError(f"{order.reference}: you may not change this order.")
-        try:
-            done.append(service(order=order, user=user, **kwargs))
-        except ValidationError as error:
-            # the service's message already names the order when it refuses a transition
-            error.item_prefix = (
-                "" if order.reference in " ".join(error.messages) else f"{order.reference}: "
-            )
-            raise
-    return done
+        service(order=order, user=user, **data)
+
+    each.__name__ = f"{verb}_each"
+    return each
 
 
-def _summary(verb, orders) -> str:
-    refs = ", ".join(o.reference for o in orders[:10]) + (" …" if len(orders) > 10 else "")
-    return f"{verb.capitalize()} {len(orders)} purchase order{'' if len(orders) == 1 else 's'}: {refs}."
+def _orders(verb):
+    return lambda n, data: f"{verb.capitalize()} {n} purchase order{'' if n == 1 else 's'}."
 
 
-def apply_place(*, request, queryset, data):
-    return _summary("placed", _each_order(services.purchase_order_place, queryset, request.user))
-
-
-def apply_hold(*, request, queryset, data):
-    return _summary(
-        "put on hold", _each_order(services.purchase_order_hold, queryset, request.user)
-    )
-
-
-def apply_complete(*, request, queryset, data):
-    orders = _each_order(
-        services.purchase_order_complete,
-        queryset,
-        request.user,
-        accept_incomplete=data["accept_incomplete"],
-    )
-    return _summary("completed", orders)
-
-
-def apply_cancel(*, request, queryset, data):
-    return _summary(
-        "cancelled", _each_order(services.purchase_order_cancel, queryset, request.user)
-    )
+def receive_outstanding_each(order, *, user, data):
+    """Receive every open line's outstanding packs into the line's (or order's) destination."""
+    lines = list(open_purchase_order_lines(order).select_related("supplier_part__part"))
+    if not lines:
+        raise Skip(f"{order.reference} has nothing outstanding.")
+    if not may_change_order(order, user):
+        raise ValidationError(f"{order.reference}: you may not change this order.")
+    try:
+        services.purchase_order_receive_lines(
+            order=order,
+            receipts=[{"line": line, "quantity": line.outstanding_packs} for line in lines],
+            user=user,
+        )
+    except ValidationError as error:
+        raise ValidationError(f"{order.reference}: {' '.join(error.messages)}") from None
 
 
 place_orders = form_action(
     name="place_orders",
     description="Place orders",
     form_class=ConfirmForm,
-    apply=apply_place,
+    each=_transition(services.purchase_order_place, {S.PLACED}, "place"),
+    summary=_orders("placed"),
     permission="place",
 )
 hold_orders = form_action(
     name="hold_orders",
     description="Put orders on hold",
     form_class=ConfirmForm,
-    apply=apply_hold,
+    each=_transition(services.purchase_order_hold, {S.ON_HOLD}, "hold"),
+    summary=_orders("put on hold"),
     permission="place",
 )
 complete_orders = form_action(
     name="complete_orders",
     description="Complete orders",
     form_class=CompleteForm,
-    apply=apply_complete,
+    each=_transition(services.purchase_order_complete, {S.COMPLETE}, "complete"),
+    summary=_orders("completed"),
     permission="place",
 )
 cancel_orders = form_action(
     name="cancel_orders",
     description="Cancel orders",
     form_class=ConfirmForm,
-    apply=apply_cancel,
+    each=_transition(services.purchase_order_cancel, {S.CANCELLED}, "cancel"),
+    summary=_orders("cancelled"),
     permission="place",
+)
+receive_outstanding = form_action(
+    name="receive_outstanding",
+    description="Receive everything outstanding",
+    form_class=ConfirmForm,
+    each=receive_outstanding_each,
+    summary=_orders("received"),
+    permission="receive",
 )
 
 # Which statuses each transition starts from (to offer only the buttons that apply).
@@ -311,7 +312,14 @@ def receive_order(modeladmin, request, queryset):
 receive_order.short_description = "Receive stock"
 receive_order.allowed_permissions = ["receive"]
 
-PURCHASE_ORDER_ACTIONS = [place_orders, hold_orders, complete_orders, cancel_orders, receive_order]
+PURCHASE_ORDER_ACTIONS = [
+    place_orders,
+    hold_orders,
+    complete_orders,
+    cancel_orders,
+    receive_order,
+    receive_outstanding,
+]
 
 
 def run_detail_action(modeladmin, request, object_id, action):

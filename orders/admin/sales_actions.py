@@ -29,6 +29,7 @@ from admin_customisations.actions import (
     dry_run,
     form_action,
 )
+from admin_customisations.jobs.bulk import Skip
 from inventory.models import StockItem
 from inventory.services.common import fmt
 from orders.admin.common import status_message
@@ -660,25 +661,26 @@ class BulkConfirmForm(ActionForm):
     """Changelist transitions need no input: the page lists the orders and asks to confirm."""
 
 
-def _each_order(service, queryset, user) -> list:
-    done = []
-    for order in queryset.order_by("pk"):
-        try:
-            done.append(service(order=order, user=user))
-        except ValidationError as error:
-            named = order.reference in " ".join(error.messages)
-            error.item_prefix = "" if named else f"{order.reference}: "
-            raise
-    return done
+def _transition(service, already, verb):
+    """A per-order step: skip orders already in the target state, else call the service."""
+
+    def each(order, *, user, data):
+        if order.status in already:
+            raise Skip(f"{order.reference} is already {order.get_status_display()}.")
+        service(order=order, user=user)
+
+    each.__name__ = f"{verb}_each"
+    return each
 
 
-def _bulk(service, verb):
-    def apply(*, request, queryset, data):
-        orders = _each_order(service, queryset, request.user)
-        refs = ", ".join(o.reference for o in orders[:10]) + (" …" if len(orders) > 10 else "")
-        return f"{verb.capitalize()} {len(orders)} order{'' if len(orders) == 1 else 's'}: {refs}."
+def auto_allocate_each(order, *, user, data):
+    result = services.sales_order_auto_allocate(order=order, user=user)
+    if not result.allocations:
+        raise Skip(f"{order.reference}: nothing could be allocated automatically.")
 
-    return apply
+
+def _orders(verb):
+    return lambda n, data: f"{verb.capitalize()} {n} sales order{'' if n == 1 else 's'}."
 
 
 SALES_ORDER_ACTIONS = [
@@ -686,21 +688,32 @@ SALES_ORDER_ACTIONS = [
         name="issue_orders",
         description="Issue orders",
         form_class=BulkConfirmForm,
-        apply=_bulk(services.sales_order_issue, "issued"),
+        each=_transition(services.sales_order_issue, {S.IN_PROGRESS}, "issue"),
+        summary=_orders("issued"),
         permission="issue",
     ),
     form_action(
         name="hold_orders",
         description="Put orders on hold",
         form_class=BulkConfirmForm,
-        apply=_bulk(services.sales_order_hold, "put on hold"),
+        each=_transition(services.sales_order_hold, {S.ON_HOLD}, "hold"),
+        summary=_orders("put on hold"),
         permission="issue",
     ),
     form_action(
         name="cancel_orders",
         description="Cancel orders",
         form_class=BulkConfirmForm,
-        apply=_bulk(services.sales_order_cancel, "cancelled"),
+        each=_transition(services.sales_order_cancel, {S.CANCELLED}, "cancel"),
+        summary=_orders("cancelled"),
         permission="issue",
+    ),
+    form_action(
+        name="auto_allocate_orders",
+        description="Auto-allocate stock (each order)",
+        form_class=BulkConfirmForm,
+        each=auto_allocate_each,
+        summary=_orders("auto-allocated"),
+        permission="ship",
     ),
 ]

@@ -15,6 +15,7 @@ from builds.choices import BuildStatus
 from builds.models import BuildItem, BuildLine, BuildOrder
 from builds.services.build import (
     build_allocate,
+    build_order_cancel,
     build_order_create,
     build_order_issue,
     build_output_complete,
@@ -313,11 +314,25 @@ def test_issue_hold_and_cancel_selected_builds(admin_client_root, shop):
 
 def test_one_refusal_in_a_selection_changes_nothing(admin_client_root, shop):
     pending = shop.build()
-    running = build_order_issue(build=shop.build(), user=shop.user)
+    cancelled = build_order_cancel(build=shop.build(), user=shop.user)
     before = build_state()
-    response = post_action(admin_client_root, "issue_builds", [pending, running], confirm=1)
-    refused_on_form(response, f"{running.reference}: Build order {running.reference} is production")
+    response = post_action(admin_client_root, "issue_builds", [pending, cancelled], confirm=1)
+    assert response.status_code == 200
+    assert cancelled.reference in response.content.decode()
     assert build_state() == before
+
+
+def test_builds_already_in_the_requested_state_are_skipped(admin_client_root, shop):
+    pending = shop.build()
+    running = build_order_issue(build=shop.build(), user=shop.user)
+    history_before = running.history.count()
+    response = post_action(admin_client_root, "issue_builds", [pending, running], confirm=1)
+    assert response.status_code == 302
+    assert "Issued 1 build order. 1 already up to date, skipped." in message_texts(
+        admin_client_root
+    )
+    assert {b.status for b in BuildOrder.objects.all()} == {BuildStatus.PRODUCTION}
+    assert running.history.count() == history_before  # a skip writes nothing
 
 
 def test_set_quantity_action(admin_client_root, shop):
