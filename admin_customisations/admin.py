@@ -24,6 +24,7 @@ from unfold.widgets import UnfoldBooleanSwitchWidget
 
 from admin_customisations.base import StockroomModelAdmin
 from admin_customisations.models import BackgroundJob
+from admin_customisations.permissions import with_action_permissions
 from admin_customisations.roles import ACTIONS, ROLE_BY_NAME, ROLES, group_roles, set_group_roles
 
 
@@ -199,5 +200,8 @@ for _model, _base in [
     (ClockedSchedule, beat_admin.ClockedScheduleAdmin),
 ]:
     admin.site.unregister(_model)
-    admin.site.register(_model, type(_base.__name__, (_base, ModelAdmin), {}))
+    # unfold look; actions that declare no permission (celery-beat's) require change
+    admin.site.register(
+        _model, with_action_permissions(type(_base.__name__, (_base, ModelAdmin), {}))
+    )
 from admin_customisations import login_attempts_admin as _login_attempts_admin  # noqa: E402, F401  (axes pages)

@@ -5,20 +5,24 @@ import/export views (with unfold's forms) and django-guardian's object-permissio
 pages. Subclasses configure lists, filters, inlines and actions only.
 """
 
-from guardian.admin import GuardedModelAdminMixin
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from admin_customisations.history.admin import SafeHistoryAdminMixin
-from inventory.responsibility import may_change_responsible
+from admin_customisations.object_permissions import (
+    ObjectPermissionsAdminMixin,
+    ObjectRulesActionsMixin,
+)
+from admin_customisations.permissions import user_may
 
 
 class StockroomModelAdmin(
+    ObjectRulesActionsMixin,  # detail actions on one object follow its object rules
     SafeHistoryAdminMixin,  # history version pages: revert needs change permission, via services
     SimpleHistoryAdmin,
-    GuardedModelAdminMixin,
+    ObjectPermissionsAdminMixin,
     ImportExportMixin,
     ModelAdmin,
 ):
@@ -32,6 +36,20 @@ class StockroomModelAdmin(
     list_filter_submit = True
     warn_unsaved_form = True
     compressed_fields = True
+
+    # One permission question (admin_customisations.permissions): the role's model
+    # permission combined with the object rules (ownership, responsible party).
+    def has_view_permission(self, request, obj=None):
+        return user_may(request.user, "view", obj, model=self.model)
+
+    def has_add_permission(self, request, *args, **kwargs):
+        return user_may(request.user, "add", model=self.model)
+
+    def has_change_permission(self, request, obj=None):
+        return user_may(request.user, "change", obj, model=self.model)
+
+    def has_delete_permission(self, request, obj=None):
+        return user_may(request.user, "delete", obj, model=self.model)
 
     def save_model(self, request, obj, form, change):
         obj._change_reason = admin_change_reason(form, change)
@@ -53,11 +71,9 @@ class StockroomModelAdmin(
 
 class ResponsibleAdminMixin:
     """For orders and builds: with ORDERS_RESPONSIBLE_ONLY, people who are not responsible
-    for an object see it read-only (inventory.responsibility decides)."""
-
-    def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or may_change_responsible(obj, request.user))
+    for an object see it read-only. The rule itself is applied by StockroomModelAdmin's
+    permission methods (admin_customisations.permissions, which asks
+    inventory.responsibility); this marker stays so the order and build admins read as such."""
 
 
 def admin_change_reason(form, change: bool) -> str:

@@ -1,0 +1,254 @@
+"""What the permission suite needs to know about the admin: every URL pattern of every
+registered ModelAdmin, classified into a kind, and the rule each kind follows.
+
+The URL list comes from the resolver (``model_admin.get_urls()``), so a new admin, a new
+third-party app or a new custom page is picked up automatically; a pattern this module
+cannot classify fails the suite until an expectation is added to ``CUSTOM_URLS``.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.db.models import Max
+from django.utils import timezone
+from django.views.generic import RedirectView
+from guardian.models import GroupObjectPermission, UserObjectPermission
+from guardian.models.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from admin_customisations.permissions import model_perm
+
+# Standard admin / library URL name suffixes -> kind.
+STANDARD_SUFFIXES = {
+    "changelist": "changelist",
+    "add": "add",
+    "change": "change",
+    "delete": "delete",
+    "history": "history",
+    "simple_history": "history_version",
+    "permissions": "object_permissions",
+    "permissions_manage_user": "object_permissions_user",
+    "permissions_manage_group": "object_permissions_group",
+    "import": "import",
+    "process_import": "process_import",
+    "export": "export",
+    "password_change": "password_change",
+}
+
+# Pages a ModelAdmin adds itself (not an unfold action): url name -> (letter it needs on
+# the object: V view, A add, C change, D delete; the methods the page answers[; statuses an
+# allowed GET may answer besides 200/302]).
+CUSTOM_URLS = {
+    "inventory_part_bom": ("V", {"GET"}),  # the BOM tab of a part (read-only; edits are actions)
+    # background jobs: their creator and job administrators (OBJECT_VIEW_RULES)
+    "job_progress": ("V", {"GET"}),
+    "job_failed_csv": ("V", {"GET"}),
+    "job_download": ("V", {"GET"}, (404,)),  # 404: the suite's job has no file
+    "job_cancel": ("V", {"POST"}),
+    "job_retry": ("V", {"POST"}),
+}
+
+# Admins whose objects are not visible to everyone who may view the model.
+OBJECT_VIEW_RULES = {
+    "admin_customisations.backgroundjob": lambda user, job: (
+        user.is_superuser
+        or job.created_by_id == user.pk
+        or user.has_perm("admin_customisations.change_backgroundjob")
+    ),
+}
+
+OBJECT_KINDS = {
+    "change",
+    "delete",
+    "history",
+    "history_version",
+    "object_permissions",
+    "object_permissions_user",
+    "object_permissions_group",
+    "password_change",
+    "unfold_action_detail",
+    "custom",
+}
+
+
+@dataclass(frozen=True)
+class AdminUrl:
+    name: str  # without the "admin:" namespace
+    kind: str
+    letter: str = ""  # for custom pages
+    methods: frozenset = frozenset({"GET", "POST"})
+    also_ok: tuple = ()  # statuses besides 200/302 that an allowed GET may answer
+    action: object = None  # the unfold action's method
+
+
+def unfold_actions(model_admin) -> dict[str, object]:
+    """{url name: method} of the unfold detail/row/list actions (each has its own URL)."""
+    found = {}
+    for group in ("actions_detail", "actions_row", "actions_list"):
+        extract = getattr(model_admin, "_extract_action_names", None)
+        if extract is None:
+            continue
+        for name in extract(getattr(model_admin, group, ()) or ()):
+            action = model_admin.get_unfold_action(name)
+            found[action.action_name] = (group, action.method)
+    return found
+
+
+def classify_urls(model_admin) -> tuple[list[AdminUrl], list[str]]:
+    """(classified URLs, names of patterns with no expectation)."""
+    opts = model_admin.model._meta
+    prefix = f"{opts.app_label}_{opts.model_name}_"
+    actions = unfold_actions(model_admin)
+    urls, unknown = [], []
+    for pattern in model_admin.get_urls():
+        name = pattern.name
+        if not name:
+            if getattr(pattern.callback, "view_class", None) is RedirectView:
+                continue  # Django's "<id>/" -> "<id>/change/" redirect
+            unknown.append(str(pattern.pattern))
+            continue
+        if name in actions:
+            group, method = actions[name]
+            kind = "unfold_action_detail" if group != "actions_list" else "unfold_action_list"
+            urls.append(AdminUrl(name, kind, action=method))
+        elif name in CUSTOM_URLS:
+            letter, methods, *also_ok = CUSTOM_URLS[name]
+            urls.append(
+                AdminUrl(
+                    name,
+                    "custom",
+                    letter=letter,
+                    methods=frozenset(methods),
+                    also_ok=tuple(also_ok[0]) if also_ok else (),
+                )
+            )
+        elif name.startswith(prefix) and name.removeprefix(prefix) in STANDARD_SUFFIXES:
+            urls.append(AdminUrl(name, STANDARD_SUFFIXES[name.removeprefix(prefix)]))
+        else:
+            unknown.append(name)
+    return urls, unknown
+
+
+def registered_labels() -> list[str]:
+    return sorted(model._meta.label_lower for model in admin.site._registry)
+
+
+def admin_for(label: str):
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.label_lower == label:
+            return model_admin
+    raise LookupError(label)
+
+
+# --- objects for admins without an AdminCase (third-party and auth) ---
+
+
+def _periodic_task():
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every = IntervalSchedule.objects.create(every=7, period=IntervalSchedule.DAYS)
+    return PeriodicTask.objects.create(
+        name="suite: nightly check", task="admin_customisations.tasks.noop", interval=every
+    )
+
+
+def _make(model_path: str, **fields):
+    def make():
+        from django.apps import apps
+
+        return apps.get_model(model_path).objects.create(**fields)
+
+    return make
+
+
+_ACCESS = dict(
+    username="suite-attacker", ip_address="127.0.0.9", user_agent="suite", path_info="/admin/login/"
+)
+
+THIRD_PARTY_OBJECTS = {
+    "axes.accessattempt": _make(
+        "axes.AccessAttempt", get_data="", post_data="", failures_since_start=3, **_ACCESS
+    ),
+    "axes.accessfailurelog": _make("axes.AccessFailureLog", **_ACCESS),
+    "axes.accesslog": _make("axes.AccessLog", **_ACCESS),
+    "auth.user": lambda: User.objects.create_user("suite-target", password="x-unused-9"),
+    "auth.group": lambda: Group.objects.create(name="suite target group"),
+    "django_celery_beat.periodictask": _periodic_task,
+    "django_celery_beat.intervalschedule": _make(
+        "django_celery_beat.IntervalSchedule", every=3, period="hours"
+    ),
+    "django_celery_beat.crontabschedule": _make(
+        "django_celery_beat.CrontabSchedule", minute="5", hour="4"
+    ),
+    "django_celery_beat.solarschedule": _make(
+        "django_celery_beat.SolarSchedule", event="sunrise", latitude=50, longitude=8
+    ),
+    "django_celery_beat.clockedschedule": lambda: _make(
+        "django_celery_beat.ClockedSchedule", clocked_time=timezone.now()
+    )(),  # the time is taken when the object is made
+    "django_celery_results.taskresult": _make(
+        "django_celery_results.TaskResult", task_id="suite-task-1", status="SUCCESS"
+    ),
+    "django_celery_results.groupresult": _make(
+        "django_celery_results.GroupResult", group_id="suite-group-1"
+    ),
+}
+
+
+# --- database snapshot: what a forbidden POST must leave untouched ---
+
+
+def _snapshot_models():
+    from django.apps import apps
+
+    models = set(admin.site._registry)
+    for model in list(models):
+        history = getattr(model, "history", None)
+        if history is not None and hasattr(history, "model"):
+            models.add(history.model)
+    models |= {UserObjectPermission, GroupObjectPermission}
+    models |= {
+        m
+        for m in apps.get_models()
+        if issubclass(m, UserObjectPermissionBase | GroupObjectPermissionBase)
+    }
+    from inventory.models import StockItem, StockItemTracking
+
+    models |= {StockItem, StockItemTracking}
+    return sorted(models, key=lambda m: m._meta.label_lower)
+
+
+_SNAPSHOT_MODELS = None
+
+
+def snapshot(obj=None) -> dict:
+    """Counts and highest primary keys of every admin model, its history and the guardian
+    tables, plus the full row of ``obj``: cheap, and any write shows up in it."""
+    global _SNAPSHOT_MODELS
+    if _SNAPSHOT_MODELS is None:
+        _SNAPSHOT_MODELS = _snapshot_models()
+    state = {}
+    for model in _SNAPSHOT_MODELS:
+        manager = model._base_manager
+        state[model._meta.label_lower] = (
+            manager.count(),
+            manager.aggregate(top=Max("pk"))["top"],
+        )
+    if obj is not None:
+        state["object"] = list(type(obj)._base_manager.filter(pk=obj.pk).values())
+    return state
+
+
+def has_letter(rights: str, letter: str) -> bool:
+    return letter in rights
+
+
+def custom_permission_letter(model, permission: str, user) -> bool:
+    """An action's declared permission, from the role table's point of view."""
+    if "." in permission:
+        return user.has_perm(permission)
+    if permission in {"view", "add", "change", "delete"}:
+        return user.has_perm(model_perm(model, permission))
+    # custom permissions (place, receive, issue, complete, allocate, ship…) come with the
+    # role's change (admin_customisations.roles)
+    return user.has_perm(model_perm(model, "change"))
