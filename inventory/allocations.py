@@ -69,7 +69,8 @@ def part_allocated_expression(part_ref: str = "pk"):
     """Annotation: quantity of the part's in-stock items held by all allocations."""
     from inventory.models import StockItem
 
-    in_stock = StockItem.objects.in_stock().values("pk")
+    # the in-stock set of this part only (not the whole table, which SQLite re-reads per row)
+    in_stock = StockItem.objects.in_stock().filter(part=OuterRef(OuterRef(part_ref))).values("pk")
     expressions = [
         _sum_subquery(
             s, **{f"{s.item_field}__part": OuterRef(part_ref), f"{s.item_field}__in": in_stock}
@@ -103,15 +104,22 @@ def allocated_by_item(item_ids, *, exclude: tuple = ()) -> dict[int, Decimal]:
 
 
 def allocated_by_part(part_ids) -> dict[int, Decimal]:
-    """{part id: allocated quantity of its in-stock items} (one query per allocation source)."""
+    """{part id: allocated quantity of its in-stock items} (one query per allocation source).
+
+    The in-stock set is restricted to the given parts' items (their part index), so the
+    database never materialises every in-stock item of the table (SQLite would, per query).
+    """
     from inventory.models import StockItem
 
-    in_stock = StockItem.objects.in_stock().values("pk")
+    part_ids = list(part_ids)
+    if not part_ids:
+        return {}
+    in_stock = StockItem.objects.in_stock().filter(part_id__in=part_ids).values("pk")
     totals: dict[int, Decimal] = {}
     for source in allocation_sources():
         rows = source.rows().filter(
             **{
-                f"{source.item_field}__part__in": list(part_ids),
+                f"{source.item_field}__part__in": part_ids,
                 f"{source.item_field}__in": in_stock,
             }
         )

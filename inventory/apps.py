@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class InventoryConfig(AppConfig):
     name = "inventory"
     verbose_name = "Parts & stock"
+
+    def ready(self):
+        from inventory import figures
+
+        figures.connect()

@@ -13,7 +13,9 @@ as typed and in upper case. Substring search (``LIKE '%x%'``) reads every row an
 """
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
+from django.db.models.lookups import GreaterThanOrEqual, LessThan, StartsWith
 
 
 def prefix_upper(prefix: str) -> str:
@@ -28,6 +30,25 @@ def prefix_q(field: str, prefix: str) -> Q:
     q = Q(**{f"{field}__startswith": prefix})
     if connection.vendor == "sqlite":
         q &= Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix_upper(prefix)})
+    return q
+
+
+def lower_prefix_q(fields, term: str) -> Q:
+    """Any of ``fields`` starts with ``term`` ignoring case (the part autocomplete: IPN or
+    name). SQLite: the range on ``lower(field)``, served by an expression index such as
+    ``part_name_lower_idx``. PostgreSQL: ``lower(field) LIKE 'term%'``."""
+    term = term.lower()
+    q = Q()
+    if not term:
+        return q
+    for field in fields:
+        lowered = Lower(field)
+        if connection.vendor == "sqlite":
+            q |= Q(GreaterThanOrEqual(lowered, Value(term))) & Q(
+                LessThan(lowered, Value(prefix_upper(term)))
+            )
+        else:
+            q |= Q(StartsWith(lowered, Value(term)))
     return q
 
 

@@ -1,6 +1,10 @@
-"""Read-side helpers: annotated querysets for lists, dashboards and exports.
+"""Read-side helpers: per-part figures and tree counts for lists, dashboards and exports.
 
-Every figure is an annotation computed in the same query (no per-row queries).
+Lists compute figures only for the rows on the page (``annotate_part_figures``,
+``annotate_category_counts``, ``annotate_location_counts``): one grouped query per
+figure for the page's ids, whatever the table size (docs/decisions.md, "Figures on big
+lists"). ``parts_with_stock`` annotates a whole queryset in one query and is meant for
+small querysets (one part, a test, a short export), never for a changelist.
 """
 
 from decimal import Decimal
@@ -12,7 +16,6 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Q,
     Subquery,
@@ -21,8 +24,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from inventory.allocations import allocated_by_part as part_allocated_by_id
 from inventory.allocations import part_allocated_expression
 from inventory.models import Part, PartCategory, StockItem, StockLocation
+from inventory.search import prefix_q
 
 QUANTITY = DecimalField(max_digits=20, decimal_places=5)
 
@@ -32,13 +37,6 @@ def _sum_quantity(items) -> Coalesce:
     return Coalesce(
         Subquery(subquery, output_field=QUANTITY), Value(Decimal(0)), output_field=QUANTITY
     )
-
-
-def _count(qs) -> Coalesce:
-    subquery = (
-        qs.order_by().annotate(_g=Value(1)).values("_g").annotate(n=Count("pk")).values("n")[:1]
-    )
-    return Coalesce(Subquery(subquery, output_field=IntegerField()), Value(0))
 
 
 def allocated_quantity_expression():
@@ -87,25 +85,116 @@ def parts_with_stock(queryset=None):
     )
 
 
-def categories_with_counts(queryset=None):
-    """Categories annotated with ``part_count`` (whole subtree) and ``child_count``."""
-    queryset = PartCategory.objects.all() if queryset is None else queryset
-    return queryset.annotate(
-        part_count=_count(
-            Part.objects.filter(category__tree_path__startswith=OuterRef("tree_path"))
-        ),
-        child_count=_count(PartCategory.objects.filter(parent=OuterRef("pk"))),
+# ---------------------------------------------------------------------------
+# Figures for the rows on one page
+
+
+ZERO = Decimal(0)
+
+
+def on_order_by_part(part_ids) -> dict[int, Decimal]:
+    """{part id: quantity on open purchase orders not yet received, in part units} (R50)."""
+    part_ids = list(part_ids)
+    if not part_ids:
+        return {}
+    purchase_order = apps.get_model("orders", "PurchaseOrder")
+    lines = apps.get_model("orders", "PurchaseOrderLine").objects.filter(
+        supplier_part__part_id__in=part_ids,
+        order__status__in=purchase_order.OPEN_STATUSES,
+        received__lt=F("quantity"),
+    )
+    outstanding_units = ExpressionWrapper(
+        (F("quantity") - F("received")) * F("supplier_part__pack_quantity"), output_field=QUANTITY
+    )
+    return dict(
+        lines.order_by()
+        .values_list("supplier_part__part_id")
+        .annotate(total=Sum(outstanding_units, output_field=QUANTITY))
     )
 
 
-def locations_with_counts(queryset=None):
-    """Locations annotated with ``item_count`` (in-stock items in the whole subtree) and ``child_count``."""
-    queryset = StockLocation.objects.all() if queryset is None else queryset
-    return queryset.annotate(
-        item_count=_count(
-            StockItem.objects.in_stock().filter(
-                location__tree_path__startswith=OuterRef("tree_path")
-            )
-        ),
-        child_count=_count(StockLocation.objects.filter(parent=OuterRef("pk"))),
+def annotate_part_figures(parts) -> None:
+    """Set ``in_stock``, ``allocated``, ``available``, ``on_order`` and ``low_stock`` on the
+    given Part instances (a page of a list): ``in_stock`` is the maintained
+    ``in_stock_total`` (inventory.figures), the others one grouped query per figure (and per
+    allocation source) for the page's ids, whatever the table size."""
+    parts = list(parts)
+    allocated = part_allocated_by_id([p.pk for p in parts if p.in_stock_total])
+    on_order = on_order_by_part([p.pk for p in parts])
+    for part in parts:
+        part.in_stock = part.in_stock_total
+        part.allocated = allocated.get(part.pk, ZERO)
+        part.available = part.in_stock - part.allocated
+        part.on_order = on_order.get(part.pk, ZERO)
+        part.low_stock = part.minimum_stock > 0 and part.in_stock < part.minimum_stock
+
+
+def has_stock_condition() -> Q:
+    """Filter: the part has stock on hand (the maintained figure, indexed)."""
+    return Q(in_stock_total__gt=0)
+
+
+def low_stock_condition() -> Q:
+    """Filter: a minimum stock is set and the stock on hand is below it (the same rule as
+    ``parts_with_stock``'s ``low_stock``, on the maintained figure)."""
+    return Q(minimum_stock__gt=0, in_stock_total__lt=F("minimum_stock"))
+
+
+def _subtree_counts(nodes, tree_model, direct_counts) -> None:
+    """Set ``subtree_count`` and ``child_count`` on ``nodes``: one query for the nodes of their
+    subtrees (tree_path prefix on its index, inventory.search), one grouped query
+    ``direct_counts(ids)`` for the members stored directly in each."""
+    nodes = list(nodes)
+    if not nodes:
+        return
+    condition = Q()
+    for node in nodes:
+        condition |= prefix_q("tree_path", node.tree_path)
+    below = list(
+        tree_model.objects.filter(condition).order_by().values_list("pk", "parent_id", "tree_path")
     )
+    direct = direct_counts([pk for pk, _, _ in below])
+    children: dict[int, int] = {}
+    for _, parent_id, _ in below:
+        children[parent_id] = children.get(parent_id, 0) + 1
+    for node in nodes:
+        node.subtree_count = sum(
+            direct.get(pk, 0) for pk, _, path in below if path.startswith(node.tree_path)
+        )
+        node.child_count = children.get(node.pk, 0)
+
+
+def _grouped_count(queryset, field: str, ids) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for chunk in range(0, len(ids), 500):
+        counts.update(
+            queryset.filter(**{f"{field}__in": ids[chunk : chunk + 500]})
+            .order_by()
+            .values_list(field)
+            .annotate(n=Count("pk"))
+        )
+    return counts
+
+
+def annotate_category_counts(categories) -> None:
+    """Set ``part_count`` (parts in the whole subtree) and ``child_count`` on the categories."""
+    categories = list(categories)
+    _subtree_counts(
+        categories, PartCategory, lambda ids: _grouped_count(Part.objects.all(), "category_id", ids)
+    )
+    for category in categories:
+        category.part_count = category.subtree_count
+
+
+def annotate_location_counts(locations) -> None:
+    """Set ``item_count`` (stock items stored anywhere in the subtree, i.e. what the location
+    filter of the stock list shows) and ``child_count`` on the locations. Counted on the
+    stock item's location index alone: "in stock" would need every item row read."""
+    locations = list(locations)
+    _subtree_counts(
+        locations,
+        StockLocation,
+        lambda ids: _grouped_count(StockItem.objects.all(), "location_id", ids),
+    )
+    for location in locations:
+        location.item_count = location.subtree_count

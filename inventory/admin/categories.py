@@ -7,7 +7,7 @@ from unfold.decorators import display
 
 from inventory.admin.tree import TreeAdmin
 from inventory.models import PartCategory
-from inventory.selectors import categories_with_counts
+from inventory.selectors import annotate_category_counts
 from inventory.services.parts import part_category_delete
 
 
@@ -28,14 +28,9 @@ class PartCategoryAdmin(TreeAdmin):
     ]
     count_field = "part_count"
     count_label = "parts"
+    annotate_counts = staticmethod(annotate_category_counts)
 
-    def get_queryset(self, request):
-        return categories_with_counts(super().get_queryset(request))
-
-    def get_queryset_with_counts(self):
-        return categories_with_counts()
-
-    @display(description="parts (incl. sub-categories)", ordering="part_count")
+    @display(description="parts (incl. sub-categories)")
     def parts_link(self, category):
         url = reverse("admin:inventory_part_changelist")
         return format_html('<a href="{}?category={}">{}</a>', url, category.pk, category.part_count)

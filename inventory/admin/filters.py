@@ -5,6 +5,7 @@ from unfold.contrib.filters.admin import DropdownFilter, RadioFilter
 
 from inventory.models import PartCategory, StockItem, StockLocation
 from inventory.search import prefix_q
+from inventory.selectors import has_stock_condition, low_stock_condition
 
 
 class SubtreeFilter(DropdownFilter):
@@ -68,7 +69,7 @@ class LowStockFilter(YesNoFilter):
     parameter_name = "low_stock"
 
     def condition(self):
-        return Q(low_stock=True)
+        return low_stock_condition()
 
 
 class HasStockFilter(YesNoFilter):
@@ -76,7 +77,7 @@ class HasStockFilter(YesNoFilter):
     parameter_name = "has_stock"
 
     def condition(self):
-        return Q(in_stock__gt=0)
+        return has_stock_condition()
 
 
 class InStockFilter(YesNoFilter):

@@ -7,11 +7,12 @@ from django.utils.html import format_html, format_html_join
 from unfold.decorators import display
 
 from admin_customisations.actions import ActionForm, autocomplete, form_action
+from admin_customisations.memo import cached_per_object
 from inventory.admin.tree import TreeAdmin
 from inventory.models import StockItem, StockLocation
 from inventory.permissions import changeable_locations, may_change_location
 from inventory.resources import StockLocationResource
-from inventory.selectors import locations_with_counts
+from inventory.selectors import annotate_location_counts
 from inventory.services.stock import stock_location_delete, stock_location_move_items
 
 ITEMS_SHOWN = 20
@@ -64,6 +65,7 @@ class StockLocationAdmin(TreeAdmin):
     resource_classes = [StockLocationResource]
     count_field = "item_count"
     count_label = "items"
+    annotate_counts = staticmethod(annotate_location_counts)
     actions = [
         form_action(
             name="move_all_items",
@@ -72,9 +74,6 @@ class StockLocationAdmin(TreeAdmin):
             apply=move_all_items,
         )
     ]
-
-    def get_queryset(self, request):
-        return locations_with_counts(super().get_queryset(request))
 
     def get_search_results(self, request, queryset, search_term):
         """Autocomplete for a stock item's location (moving, receiving, returning stock) offers only
@@ -95,15 +94,13 @@ class StockLocationAdmin(TreeAdmin):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or may_change_location(request.user, obj))
 
-    def get_queryset_with_counts(self):
-        return locations_with_counts()
-
-    @display(description="items in stock (incl. sub-locations)", ordering="item_count")
+    @display(description="stock items (incl. sub-locations)")
     def items_link(self, location):
         url = reverse("admin:inventory_stockitem_changelist")
         return format_html('<a href="{}?location={}">{}</a>', url, location.pk, location.item_count)
 
     @display(description="stock stored here")
+    @cached_per_object
     def items_here(self, location):
         if location is None or location.pk is None:
             return "–"

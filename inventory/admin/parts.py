@@ -3,9 +3,11 @@ for assemblies the BOM inline, BOM page and BOM actions; for components "where u
 (the BOM parts live in builds/admin/bom_part.py)."""
 
 import copy
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Count, Sum
 from django.urls import path, reverse
 from django.utils.html import format_html
 from unfold.admin import TabularInline
@@ -13,6 +15,7 @@ from unfold.decorators import display
 
 from admin_customisations.actions import dry_run
 from admin_customisations.base import StockroomModelAdmin
+from admin_customisations.memo import cached_per_object
 from builds.admin.bom_part import (
     PART_BOM_ACTIONS,
     BomItemInline,
@@ -24,8 +27,10 @@ from builds.admin.bom_part import (
 )
 from builds.services.bom import bom_propagate_trackable
 from inventory.admin.filters import HasStockFilter, LowStockFilter, PartCategorySubtreeFilter
+from inventory.admin.part_actions import PART_ACTIONS
 from inventory.models import Part, PartParameter, StockItem
-from inventory.selectors import parts_with_stock
+from inventory.search import lower_prefix_q
+from inventory.selectors import annotate_part_figures
 from inventory.services.common import fmt
 from orders.admin.sourcing_inlines import PartManufacturerPartInline, PartSupplierPartInline
 
@@ -96,6 +101,8 @@ class PartAdmin(StockroomModelAdmin):
         "locked",
     ]
     search_fields = ["name", "ipn", "keywords", "description"]
+    # total ordering served by part_list_order_idx (no "-pk" tie-breaker added)
+    ordering = ["name", "revision", "pk"]
     autocomplete_fields = ["category", "variant_of", "revision_of", "default_location"]
     readonly_fields = ["stock_summary", "bom_summary", "where_used", "created_at", "created_by"]
     inlines = [
@@ -104,7 +111,7 @@ class PartAdmin(StockroomModelAdmin):
         PartSupplierPartInline,
         PartManufacturerPartInline,
     ]
-    actions = PART_BOM_ACTIONS
+    actions = [*PART_ACTIONS, *PART_BOM_ACTIONS]
     fieldsets = [
         (
             None,
@@ -137,8 +144,21 @@ class PartAdmin(StockroomModelAdmin):
         ("Notes", {"fields": ["notes", "created_at", "created_by"], "classes": ["collapse"]}),
     ]
 
-    def get_queryset(self, request):
-        return parts_with_stock(super().get_queryset(request))
+    def get_search_results(self, request, queryset, search_term):
+        """Autocomplete (every part widget): case-insensitive prefix of IPN or name, on their
+        lower() indexes. The list: substring of name, IPN, keywords or description, matched
+        in one scan of the part table and fetched by primary key (docs/performance.md)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if request.path == reverse("admin:autocomplete"):
+            return queryset.filter(lower_prefix_q(["ipn", "name"], term)), False
+        matches, may_have_duplicates = super().get_search_results(
+            request, Part.objects.all(), search_term
+        )
+        # pk IN (...) makes the database scan once for the matches instead of walking the
+        # ordering index and testing every row (slow when few rows match)
+        return queryset.filter(pk__in=matches.values("pk")), may_have_duplicates
 
     def get_urls(self):
         bom = path(
@@ -166,7 +186,10 @@ class PartAdmin(StockroomModelAdmin):
         ]
 
     def get_changelist_instance(self, request):
+        # Figures only for the rows on the page, a fixed number of grouped queries (the
+        # queryset itself stays plain, so counting, sorting and autocomplete stay cheap).
         changelist = super().get_changelist_instance(request)
+        annotate_part_figures(changelist.result_list)
         annotate_bom_overview(changelist.result_list)
         return changelist
 
@@ -194,7 +217,7 @@ class PartAdmin(StockroomModelAdmin):
 
     @display(
         description="in stock",
-        ordering="in_stock",
+        ordering="in_stock_total",
         label={"low": "danger", "ok": "success", "none": "info"},
     )
     def stock_figure(self, part):
@@ -203,7 +226,7 @@ class PartAdmin(StockroomModelAdmin):
             return "low", f"{text} (low)"
         return ("ok" if part.in_stock else "none"), text
 
-    @display(description="available", ordering="available")
+    @display(description="available")
     def available_figure(self, part):
         return (
             fmt(part.available)
@@ -213,7 +236,7 @@ class PartAdmin(StockroomModelAdmin):
             else fmt(part.in_stock)
         )
 
-    @display(description="on order", ordering="on_order")
+    @display(description="on order")
     def on_order_figure(self, part):
         return fmt(part.on_order) if part.on_order else "–"
 
@@ -222,25 +245,27 @@ class PartAdmin(StockroomModelAdmin):
         return bom_status_text(part)
 
     @display(description="bill of materials")
+    @cached_per_object
     def bom_summary(self, part):
         return bom_summary_html(part)
 
     @display(description="used in")
+    @cached_per_object
     def where_used(self, part):
         return where_used_html(part)
 
     @display(description="stock")
+    @cached_per_object
     def stock_summary(self, part):
         if part is None or part.pk is None:
             return "–"
         items = StockItem.objects.filter(part=part)
-        in_stock = items.in_stock()
-        total = sum(i.quantity for i in in_stock.only("quantity"))
+        figures = items.in_stock().aggregate(total=Sum("quantity"), count=Count("pk"))
         url = reverse("admin:inventory_stockitem_changelist")
         return format_html(
             '{} in stock in {} items (<a href="{}?part__id__exact={}">all {} stock items</a>)',
-            fmt(total),
-            in_stock.count(),
+            fmt(figures["total"] or Decimal(0)),
+            figures["count"],
             url,
             part.pk,
             items.count(),

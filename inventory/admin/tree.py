@@ -5,12 +5,15 @@ from django.utils.html import format_html, format_html_join
 from unfold.decorators import display
 
 from admin_customisations.base import StockroomModelAdmin
+from admin_customisations.memo import cached_per_object
 
 
 class TreeAdmin(StockroomModelAdmin):
     """List in tree order with indentation; breadcrumbs and children on the change page.
 
-    Subclasses set ``count_field`` (an annotation), ``count_label`` and ``members_link``.
+    Subclasses set ``count_field`` (set by ``annotate_counts``), ``count_label`` and
+    ``annotate_counts`` (a selector that sets subtree counts on a page of nodes: the list
+    queryset stays plain, so counting, autocomplete and the change page stay cheap).
     """
 
     search_fields = ["name", "pathstring", "description"]
@@ -20,6 +23,13 @@ class TreeAdmin(StockroomModelAdmin):
     readonly_fields = ["breadcrumbs", "child_links"]
     count_field = ""
     count_label = ""
+
+    annotate_counts = None  # staticmethod(selector) in subclasses
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        type(self).annotate_counts(changelist.result_list)
+        return changelist
 
     def get_deleted_objects(self, objs, request):
         # Children and members are moved up to the parent by the delete service, not deleted,
@@ -57,10 +67,12 @@ class TreeAdmin(StockroomModelAdmin):
         )
 
     @display(description="children")
+    @cached_per_object
     def child_links(self, node):
         if node is None or node.pk is None:
             return "–"
-        children = self.get_queryset_with_counts().filter(parent=node).order_by("name")
+        children = list(type(node).objects.filter(parent=node).order_by("name"))
+        type(self).annotate_counts(children)
         if not children:
             return "No sub-entries."
         return format_html_join(
@@ -76,6 +88,3 @@ class TreeAdmin(StockroomModelAdmin):
         return reverse(
             f"admin:{node._meta.app_label}_{node._meta.model_name}_change", args=[node.pk]
         )
-
-    def get_queryset_with_counts(self):
-        raise NotImplementedError

@@ -175,8 +175,19 @@ class Part(models.Model):
         blank=True,
         related_name="+",
     )
+    # Maintained figure (docs/decisions.md "Figures on big lists"): Σ quantity of the part's
+    # in-stock items, recomputed by inventory.figures whenever one of its items is saved or
+    # deleted, so lists filter and sort by it without summing a million rows.
+    in_stock_total = models.DecimalField(
+        "in stock",
+        max_digits=20,
+        decimal_places=5,
+        default=Decimal(0),
+        editable=False,
+        help_text="Quantity of the part's in-stock items (kept up to date by the stock services).",
+    )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["in_stock_total"])
 
     class Meta:
         ordering = ["name", "revision"]
@@ -199,6 +210,12 @@ class Part(models.Model):
         indexes = [
             models.Index(fields=["ipn"], name="part_ipn_idx"),
             models.Index(fields=["category", "active"], name="part_category_active_idx"),
+            models.Index(fields=["in_stock_total", "-id"], name="part_in_stock_idx"),
+            # the part list's ordering (PartAdmin.ordering), so a filtered page walks it
+            models.Index(fields=["name", "revision", "id"], name="part_list_order_idx"),
+            # case-insensitive prefix search of names and IPNs (autocomplete)
+            models.Index(Lower("name"), name="part_name_lower_idx"),
+            models.Index(Lower("ipn"), name="part_ipn_lower_idx"),
         ]
 
     def __str__(self):

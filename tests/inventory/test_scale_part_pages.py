@@ -1,0 +1,324 @@
+"""Part, category and location pages at scale (issue 11).
+
+Query counts are equal at two data sizes (no N+1, no per-row query), and the maintained
+figure ``Part.in_stock_total`` stays right under every stock service (inventory.figures).
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
+
+from builds.services.build import build_order_complete, build_order_create
+from builds.services.build_outputs import build_output_complete, build_output_create
+from builds.services.build_stock import build_allocate
+from inventory.choices import StockStatus
+from inventory.figures import refresh_part_stock
+from inventory.models import Part, StockItem
+from inventory.selectors import annotate_part_figures, parts_with_stock
+from inventory.services import stock as stock_services
+from orders.services import purchase as purchase_services
+from orders.services import sales as sales_services
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def figure(part) -> Decimal:
+    return Part.objects.values_list("in_stock_total", flat=True).get(pk=part.pk)
+
+
+def recomputed(part) -> Decimal:
+    total = StockItem.objects.in_stock().filter(part=part).aggregate(t=Sum("quantity"))["t"]
+    return total or Decimal(0)
+
+
+def assert_figures_right():
+    for part in Part.objects.all():
+        assert figure(part) == recomputed(part), part
+
+
+# ---------------------------------------------------------------- query counts
+
+
+def grow(scale: int):
+    """Add ``scale`` × (category, location, 3 parts with stock) to the database."""
+    for i in range(scale):
+        category = factories.PartCategoryFactory()
+        child = factories.PartCategoryFactory(parent=category)
+        location = factories.StockLocationFactory()
+        bin_ = factories.StockLocationFactory(parent=location)
+        for j in range(3):
+            part = factories.PartFactory(
+                category=child,
+                ipn=f"S{scale}-{i}-{j}",
+                name=f"Widget {scale} {i} {j}",
+                minimum_stock=100,
+                assembly=j == 0,
+            )
+            factories.StockItemFactory(part=part, location=bin_, quantity=5)
+            factories.StockItemFactory(part=part, location=location, quantity=2)
+
+
+PAGES = [
+    "/admin/inventory/part/",
+    "/admin/inventory/part/?low_stock=yes",
+    "/admin/inventory/part/?has_stock=yes",
+    "/admin/inventory/part/?has_stock=no",
+    "/admin/inventory/part/?q=widget",
+    "/admin/inventory/part/?o=6",  # sorted by in stock
+    "/admin/inventory/partcategory/",
+    "/admin/inventory/stocklocation/",
+    "/admin/autocomplete/?app_label=inventory&model_name=stockitem&field_name=part&term=wid",
+    "/admin/autocomplete/?app_label=inventory&model_name=stockitem&field_name=location&term=",
+]
+
+
+def query_counts(client, urls):
+    counts = {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        counts[url] = len(ctx.captured_queries)
+    return counts
+
+
+def test_list_pages_and_autocompletes_cost_the_same_queries_at_two_sizes(admin_client_root):
+    grow(3)
+    query_counts(admin_client_root, PAGES)  # warm per-process caches (content types)
+    small = query_counts(admin_client_root, PAGES)
+    grow(12)
+    large = query_counts(admin_client_root, PAGES)
+    assert large == small
+    assert max(small.values()) <= 15
+
+
+def test_change_pages_cost_the_same_queries_at_two_sizes(admin_client_root):
+    def pages():
+        part = Part.objects.filter(assembly=False).order_by("-pk").first()
+        assembly = Part.objects.filter(assembly=True).order_by("-pk").first()
+        category, location = part.category, StockItem.objects.filter(part=part)[0].location
+        return [
+            f"/admin/inventory/part/{part.pk}/change/",
+            f"/admin/inventory/part/{assembly.pk}/change/",
+            f"/admin/inventory/part/{assembly.pk}/bom/",
+            f"/admin/inventory/part/{part.pk}/history/",
+            f"/admin/inventory/partcategory/{category.parent_id}/change/",
+            f"/admin/inventory/stocklocation/{location.pk}/change/",
+        ]
+
+    grow(2)
+    query_counts(admin_client_root, pages())  # warm per-process caches (content types)
+    small = list(query_counts(admin_client_root, pages()).values())
+    grow(10)
+    large = list(query_counts(admin_client_root, pages()).values())
+    assert large == small
+
+
+def test_list_figures_are_those_of_the_whole_queryset_annotation():
+    grow(2)
+    part = Part.objects.order_by("pk").first()
+    factories.StockItemFactory(part=part, quantity=7, status=StockStatus.DESTROYED)
+    parts = list(Part.objects.order_by("pk"))
+    annotate_part_figures(parts)
+    expected = {p.pk: p for p in parts_with_stock()}
+    for p in parts:
+        want = expected[p.pk]
+        got = (p.in_stock, p.allocated, p.available, p.on_order, p.low_stock)
+        assert got == (want.in_stock, want.allocated, want.available, want.on_order, want.low_stock)
+
+
+def test_filters_use_the_maintained_figure(admin_client_root):
+    low = factories.PartFactory(name="Low", minimum_stock=10)
+    factories.StockItemFactory(part=low, quantity=3)
+    ok = factories.PartFactory(name="Ok", minimum_stock=10)
+    factories.StockItemFactory(part=ok, quantity=30)
+    none = factories.PartFactory(name="None")
+
+    def names(query):
+        response = admin_client_root.get(f"/admin/inventory/part/?{query}")
+        return {p.name for p in response.context["cl"].result_list}
+
+    assert names("low_stock=yes") == {"Low"}
+    assert names("has_stock=yes") == {"Low", "Ok"}
+    assert names("has_stock=no") == {none.name}
+
+
+def test_part_autocomplete_matches_ipn_or_name_prefix_ignoring_case(admin_client_root):
+    factories.PartFactory(name="Resistor 10k", ipn="R-10K")
+    factories.PartFactory(name="Capacitor", ipn="C-100")
+    factories.PartFactory(name="Big resistor", ipn="X-1")
+    url = "/admin/autocomplete/?app_label=inventory&model_name=stockitem&field_name=part&term="
+    found = [r["text"] for r in admin_client_root.get(url + "res").json()["results"]]
+    assert found == ["R-10K | Resistor 10k"]
+    found = [r["text"] for r in admin_client_root.get(url + "c-1").json()["results"]]
+    assert found == ["C-100 | Capacitor"]
+
+
+def test_part_list_search_finds_substrings_of_name_ipn_keywords_and_description(
+    admin_client_root,
+):
+    factories.PartFactory(name="Big resistor", ipn="X-1")
+    factories.PartFactory(name="Cap", description="ceramic, 10 V")
+    factories.PartFactory(name="Other")
+    response = admin_client_root.get("/admin/inventory/part/?q=resist")
+    assert {p.name for p in response.context["cl"].result_list} == {"Big resistor"}
+    response = admin_client_root.get("/admin/inventory/part/?q=ceramic")
+    assert {p.name for p in response.context["cl"].result_list} == {"Cap"}
+
+
+def test_location_counts_cover_the_subtree_and_match_the_stock_list_filter(admin_client_root):
+    root = factories.StockLocationFactory(name="Root")
+    child = factories.StockLocationFactory(name="Child", parent=root)
+    lookalike = factories.StockLocationFactory(name="Other")
+    part = factories.PartFactory()
+    factories.StockItemFactory(part=part, location=root)
+    factories.StockItemFactory(part=part, location=child)
+    factories.StockItemFactory(part=part, location=lookalike)
+    response = admin_client_root.get("/admin/inventory/stocklocation/")
+    counts = {loc.name: loc.item_count for loc in response.context["cl"].result_list}
+    assert counts == {"Root": 2, "Child": 1, "Other": 1}
+    listed = admin_client_root.get(f"/admin/inventory/stockitem/?location={root.pk}")
+    assert listed.context["cl"].result_count == 2
+
+
+# ---------------------------------------------------------------- the maintained figure
+
+
+@pytest.fixture
+def user():
+    return factories.UserFactory(username="stocker")
+
+
+@pytest.fixture
+def part():
+    return factories.PartFactory(name="Widget", salable=True, trackable=False)
+
+
+@pytest.fixture
+def location():
+    return factories.StockLocationFactory(name="Shelf")
+
+
+@pytest.fixture
+def item(part, location, user):
+    return stock_services.stock_item_create(part=part, quantity=10, location=location, user=user)[0]
+
+
+def test_create_sets_the_figure(item, part):
+    assert figure(part) == 10
+    assert_figures_right()
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda item, user, location: stock_services.stock_item_add(
+            item=item, quantity=5, user=user
+        ),
+        lambda item, user, location: stock_services.stock_item_remove(
+            item=item, quantity=4, user=user
+        ),
+        lambda item, user, location: stock_services.stock_item_remove(
+            item=item, quantity=10, user=user
+        ),
+        lambda item, user, location: stock_services.stock_item_count(
+            item=item, quantity=3, user=user
+        ),
+        lambda item, user, location: stock_services.stock_item_split(
+            item=item, quantity=4, user=user
+        ),
+        lambda item, user, location: stock_services.stock_item_move(
+            item=item, location=factories.StockLocationFactory(), quantity=3, user=user
+        ),
+        lambda item, user, location: stock_services.stock_item_change_status(
+            item=item, status=StockStatus.DESTROYED, user=user
+        ),
+        lambda item, user, location: stock_services.stock_item_assign_to_customer(
+            item=item, customer=factories.CompanyFactory(is_customer=True), quantity=4, user=user
+        ),
+        lambda item, user, location: stock_services.stock_item_delete(item=item, user=user),
+    ],
+    ids=["add", "remove", "remove all", "count", "split", "move", "status", "customer", "delete"],
+)
+def test_each_stock_service_keeps_the_figure_right(operation, item, user, location):
+    operation(item, user, location)
+    assert_figures_right()
+
+
+def test_merge_return_install_and_uninstall_keep_the_figure_right(item, part, user, location):
+    other = stock_services.stock_item_create(part=part, quantity=5, location=location, user=user)[0]
+    stock_services.stock_items_merge(items=[item, other], user=user)
+    assert figure(part) == 15
+    customer = factories.CompanyFactory(is_customer=True)
+    sent = stock_services.stock_item_assign_to_customer(
+        item=StockItem.objects.get(part=part), customer=customer, user=user, quantity=5
+    )
+    assert figure(part) == 10
+    stock_services.stock_item_return_from_customer(item=sent, location=location, user=user)
+    assert_figures_right()
+    assembly = factories.PartFactory(name="Box", assembly=True, trackable=True)
+    box = stock_services.stock_item_create(
+        part=assembly, quantity=1, serials="1", location=location, user=user
+    )[0]
+    installed = stock_services.stock_item_install(
+        item=StockItem.objects.filter(part=part).first(), into=box, quantity=2, user=user
+    )
+    assert_figures_right()
+    stock_services.stock_item_uninstall(item=installed, location=location, user=user)
+    assert_figures_right()
+
+
+def test_shipping_a_sales_order_keeps_the_figure_right(item, part, user):
+    customer = factories.CompanyFactory(is_customer=True)
+    order = sales_services.sales_order_create(customer=customer, user=user)
+    line = sales_services.sales_order_add_line(
+        order=order, part=part, quantity=4, unit_price=Decimal(1), user=user
+    )
+    sales_services.sales_order_issue(order=order, user=user)
+    shipment = sales_services.shipment_create(order=order, user=user)
+    sales_services.sales_order_allocate(
+        line=line, item=item, quantity=4, user=user, shipment=shipment
+    )
+    sales_services.shipment_complete(shipment=shipment, user=user)
+    assert figure(part) == 6
+    assert_figures_right()
+
+
+def test_receiving_a_purchase_order_keeps_the_figure_right(part, user, location):
+    supplier_part = factories.SupplierPartFactory(part=part)
+    order = factories.PurchaseOrderFactory(supplier=supplier_part.supplier)
+    line = factories.PurchaseOrderLineFactory(order=order, supplier_part=supplier_part, quantity=3)
+    purchase_services.purchase_order_place(order=order, user=user)
+    purchase_services.purchase_order_receive_line(
+        line=line, quantity=3, location=location, user=user
+    )
+    assert figure(part) == 3 * supplier_part.pack_quantity
+    assert_figures_right()
+
+
+def test_building_keeps_the_figures_of_components_and_assembly_right(user, location):
+    assembly = factories.PartFactory(name="Kit", assembly=True)
+    component = factories.PartFactory(name="Screw")
+    factories.BomItemFactory(part=assembly, sub_part=component, quantity=2)
+    screws = stock_services.stock_item_create(
+        part=component, quantity=10, location=location, user=user
+    )[0]
+    build = build_order_create(part=assembly, quantity=1, user=user, destination=location)
+    output = build_output_create(build=build, quantity=1, user=user)[0]
+    build_allocate(line=build.lines.get(), stock_item=screws, quantity=2, user=user)
+    build_output_complete(build=build, output=output, user=user)
+    build_order_complete(build=build, user=user)
+    assert figure(component) == 8
+    assert figure(assembly) == 1
+    assert_figures_right()
+
+
+def test_refresh_repairs_figures_written_around_save(part, location):
+    StockItem.objects.bulk_create([StockItem(part=part, location=location, quantity=4)])
+    assert figure(part) == 0
+    refresh_part_stock()
+    assert figure(part) == 4
