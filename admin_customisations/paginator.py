@@ -10,6 +10,10 @@ count stay reachable: asking for page 500 checks that the page has rows (one ind
 
 Use it on a ModelAdmin with ``paginator = LargeTablePaginator`` (together with
 ``show_full_result_count = False``, the base admin's default).
+
+``IndexOrderChangeList`` (``get_changelist`` returns it) makes the primary-key tie-breaker
+Django adds to a sorted list follow the first column's direction (``status, pk`` /
+``-status, -pk``), so one index on ``(column, id)`` serves both directions of a click.
 """
 
 import json
@@ -17,6 +21,7 @@ import json
 from django.core.paginator import EmptyPage, Paginator
 from django.db import connections
 from django.utils.functional import cached_property
+from unfold.views import ChangeList
 
 
 class CappedCount(int):
@@ -86,3 +91,17 @@ def estimated_rows(queryset) -> int | None:
     if isinstance(plan, str):
         plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class IndexOrderChangeList(ChangeList):
+    def _get_deterministic_ordering(self, ordering):
+        ordering = super()._get_deterministic_ordering(ordering)
+        # the tie-breakers are the admin's default "-pk" (kept after a click) and Django's
+        core = [part for part in ordering if part not in ("pk", "-pk")]
+        if not core or core == ordering:
+            return ordering
+        first = core[0]
+        descending = (isinstance(first, str) and first.startswith("-")) or getattr(
+            first, "descending", False
+        )
+        return [*core, "-pk" if descending else "pk"]

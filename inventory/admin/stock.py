@@ -9,7 +9,7 @@ from unfold.decorators import display
 
 from admin_customisations.actions import dry_run
 from admin_customisations.base import StockroomModelAdmin
-from admin_customisations.paginator import LargeTablePaginator
+from admin_customisations.paginator import IndexOrderChangeList, LargeTablePaginator
 from inventory.admin.filters import (
     ExpiredFilter,
     InStockFilter,
@@ -138,9 +138,13 @@ class StockItemAdmin(StockroomModelAdmin):
     # get_search_results searches (exact serial, batch / IPN prefix: inventory.search)
     search_fields = ["serial", "batch", "part__ipn"]
     search_help_text = "Serial number (exact), batch code or part IPN (beginning with)"
-    # newest first; every sortable column has an index ending in -id (models/stock.py)
+    # newest first; every sortable column has an index on (column, id) (models/stock.py)
     ordering = ["-pk"]
     paginator = LargeTablePaginator
+
+    def get_changelist(self, request, **kwargs):
+        return IndexOrderChangeList
+
     autocomplete_fields = ["part", "location", "customer", "belongs_to"]
     actions = STOCK_ACTIONS
     readonly_fields = [

@@ -262,13 +262,14 @@ class StockItem(models.Model):
         ]
         indexes = [
             models.Index(fields=["part", "status"], name="stockitem_part_status_idx"),
-            # each sortable column of the stock list with the admin's "-pk" tie-breaker, so
-            # a sorted page reads 50 index entries instead of sorting every row
-            models.Index(fields=["serial", "-id"], name="stockitem_serial_idx"),
-            models.Index(fields=["batch", "-id"], name="stockitem_batch_idx"),
-            models.Index(fields=["expiry_date", "-id"], name="stockitem_expiry_idx"),
-            models.Index(fields=["quantity", "-id"], name="stockitem_quantity_idx"),
-            models.Index(fields=["status", "-id"], name="stockitem_status_idx"),
+            # each sortable column of the stock list with its pk tie-breaker (the admin's
+            # IndexOrderChangeList), so a sorted page reads 50 index entries in either
+            # direction instead of sorting every row
+            models.Index(fields=["serial", "id"], name="stockitem_serial_idx"),
+            models.Index(fields=["batch", "id"], name="stockitem_batch_idx"),
+            models.Index(fields=["expiry_date", "id"], name="stockitem_expiry_idx"),
+            models.Index(fields=["quantity", "id"], name="stockitem_quantity_idx"),
+            models.Index(fields=["status", "id"], name="stockitem_status_idx"),
             # batch prefix search on PostgreSQL (LIKE 'x%'; ignored elsewhere)
             models.Index(
                 fields=["batch"], name="stockitem_batch_like_idx", opclasses=["varchar_pattern_ops"]

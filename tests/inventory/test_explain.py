@@ -1,0 +1,122 @@
+"""The stock list, its location-subtree filter and the stock item autocompletes read the
+stock table through an index, never a full scan or a sort of every row.
+
+SQLite: ``EXPLAIN QUERY PLAN`` (no statistics, as a fresh database). PostgreSQL: ``EXPLAIN``
+with sequential scans disabled, so a plan still showing "Seq Scan on inventory_stockitem"
+means no index can serve the query (on a test-sized table the planner would otherwise
+prefer a scan anyway). Timings at scale: bench/admin_pages.py, docs/performance.md.
+"""
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+
+from admin_customisations.paginator import LargeTablePaginator
+from inventory.models import StockItem
+from tests.factories import PartFactory, StockItemFactory, StockLocationFactory
+
+STOCK = "inventory_stockitem"
+AC = "/admin/autocomplete/?app_label=inventory&model_name=stockitem&field_name="
+
+
+class Recorder:
+    def __init__(self):
+        self.queries = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.queries.append((sql, params))
+        return execute(sql, params, many, context)
+
+
+def stock_selects(client, url):
+    """(sql, params) of every SELECT of the page that reads the stock table."""
+    recorder = Recorder()
+    with connection.execute_wrapper(recorder):
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return [
+        (sql, params)
+        for sql, params in recorder.queries
+        if sql.lstrip().upper().startswith("SELECT") and f'"{STOCK}"' in sql
+    ]
+
+
+def plan(sql, params) -> list[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return [row[-1] for row in cursor.fetchall()]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def full_scans(sql, params) -> list[str]:
+    """Plan lines that read the whole stock table (or read it all to sort it)."""
+    lines = plan(sql, params)
+    if connection.vendor != "sqlite":
+        return [line for line in lines if f"Seq Scan on {STOCK}" in line]
+    # a rowid-order scan is fine when it is the order and LIMIT ends it, or the capped count's
+    bounded = re.search(rf'ORDER BY "{STOCK}"\."id" (ASC|DESC)\s+LIMIT', sql) or (
+        f"LIMIT {LargeTablePaginator.cap + 1})" in sql
+    )
+    scans = [line for line in lines if re.match(rf"SCAN {STOCK}\b", line)]
+    bad = [line for line in scans if "USING" not in line and not bounded]
+    if scans and any("TEMP B-TREE FOR ORDER BY" in line for line in lines):
+        bad += scans  # every row read to be sorted (sorting a SEARCHed subset is fine)
+    return bad
+
+
+def assert_indexed(client, url):
+    queries = stock_selects(client, url)
+    assert queries, f"{url} did not read the stock table"
+    for sql, params in queries:
+        assert not full_scans(sql, params), (url, sql, plan(sql, params))
+
+
+@pytest.fixture
+def stock(db, monkeypatch):
+    # more rows than a page, so the list is paginated (LIMIT) as it is at scale
+    monkeypatch.setattr(admin.site._registry[StockItem], "list_per_page", 2)
+    site = StockLocationFactory(name="Site")
+    shelf = StockLocationFactory(name="Shelf", parent=site)
+    part = PartFactory(name="Widget", ipn="W-1", trackable=True)
+    for n in range(5):
+        StockItemFactory(part=part, location=shelf, quantity=1, serial=str(n + 1))
+    StockItemFactory(part=PartFactory(name="Bolt", ipn="B-1"), location=site, batch="B2400-001")
+    return {"site": site, "shelf": shelf, "part": part}
+
+
+@pytest.mark.django_db
+class TestStockListPlans:
+    def test_default_list(self, admin_client, stock):
+        assert_indexed(admin_client, "/admin/inventory/stockitem/")
+
+    @pytest.mark.parametrize("column", [2, 4, 5, 6, 7])
+    def test_each_sortable_column(self, admin_client, stock, column):
+        assert_indexed(admin_client, f"/admin/inventory/stockitem/?o={column}")
+        assert_indexed(admin_client, f"/admin/inventory/stockitem/?o=-{column}")
+
+    def test_location_subtree_filter(self, admin_client, stock):
+        assert_indexed(admin_client, f"/admin/inventory/stockitem/?location={stock['site'].pk}")
+
+    @pytest.mark.parametrize("term", ["3", "B2400", "w-1"])
+    def test_search(self, admin_client, stock, term):
+        assert_indexed(admin_client, f"/admin/inventory/stockitem/?q={term}")
+
+
+@pytest.mark.django_db
+class TestAutocompletePlans:
+    """The stock item form's autocompletes: "installed in" searches the stock table; the part
+    and location ones must not read it with a full scan (subtree / in-stock figures)."""
+
+    @pytest.mark.parametrize("term", ["", "3"])
+    def test_belongs_to(self, admin_client, stock, term):
+        assert_indexed(admin_client, f"{AC}belongs_to&term={term}")
+
+    @pytest.mark.parametrize("field", ["part", "location"])
+    def test_part_and_location(self, admin_client, stock, field):
+        for sql, params in stock_selects(admin_client, f"{AC}{field}&term=w"):
+            assert not full_scans(sql, params), (field, sql, plan(sql, params))
