@@ -104,29 +104,37 @@ def allocated_by_item(item_ids, *, exclude: tuple = ()) -> dict[int, Decimal]:
 
 
 def allocated_by_part(part_ids) -> dict[int, Decimal]:
-    """{part id: allocated quantity of its in-stock items} (one query per allocation source).
+    """{part id: allocated quantity of its in-stock items}.
 
-    The in-stock set is restricted to the given parts' items (their part index), so the
-    database never materialises every in-stock item of the table (SQLite would, per query).
+    Driven from the allocation rows (few: only those still holding stock), not from the
+    parts' stock: per source one grouped query of the holding rows by item, then one query
+    keeping the items that are in stock. The cost follows the allocations of these parts,
+    never their stock (a deep BOM's thousands of parts own tens of thousands of items).
     """
     from inventory.models import StockItem
 
     part_ids = list(part_ids)
     if not part_ids:
         return {}
-    in_stock = StockItem.objects.in_stock().filter(part_id__in=part_ids).values("pk")
-    totals: dict[int, Decimal] = {}
+    held: list[tuple[int, int, Decimal]] = []  # (item id, part id, quantity)
     for source in allocation_sources():
-        rows = source.rows().filter(
-            **{
-                f"{source.item_field}__part__in": part_ids,
-                f"{source.item_field}__in": in_stock,
-            }
-        )
-        for part_id, total in (
-            rows.order_by()
-            .values_list(f"{source.item_field}__part")
+        held += (
+            source.rows()
+            .filter(**{f"{source.item_field}__part__in": part_ids})
+            .order_by()
+            .values_list(source.item_field, f"{source.item_field}__part")
             .annotate(t=Sum(source.quantity_field))
-        ):
+        )
+    item_ids = list({item_id for item_id, _, _ in held})
+    in_stock: set[int] = set()
+    for start in range(0, len(item_ids), 500):
+        in_stock.update(
+            StockItem.objects.in_stock()
+            .filter(pk__in=item_ids[start : start + 500])
+            .values_list("pk", flat=True)
+        )
+    totals: dict[int, Decimal] = {}
+    for item_id, part_id, total in held:
+        if item_id in in_stock:
             totals[part_id] = totals.get(part_id, Decimal(0)) + total
     return totals

@@ -206,7 +206,8 @@ class PartAdmin(StockroomModelAdmin):
         else:
             super().save_formset(request, form, formset, change)
 
-    @display(description="category", ordering="category__pathstring")
+    # not sortable: ordering 100k parts by a joined column sorts them all (filter instead)
+    @display(description="category")
     def category_path(self, part):
         return part.category.pathstring if part.category_id else "–"
 

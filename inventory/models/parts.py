@@ -213,6 +213,9 @@ class Part(models.Model):
             models.Index(fields=["in_stock_total", "-id"], name="part_in_stock_idx"),
             # the part list's ordering (PartAdmin.ordering), so a filtered page walks it
             models.Index(fields=["name", "revision", "id"], name="part_list_order_idx"),
+            # the part list's other sortable columns, with the changelist's "-pk" tie-breaker
+            models.Index(fields=["revision", "-id"], name="part_revision_sort_idx"),
+            models.Index(fields=["active", "-id"], name="part_active_sort_idx"),
             # case-insensitive prefix search of names and IPNs (autocomplete)
             models.Index(Lower("name"), name="part_name_lower_idx"),
             models.Index(Lower("ipn"), name="part_ipn_lower_idx"),
