@@ -7,11 +7,12 @@ TEST_PROCESSES ?= 2
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run setup test lint format bench bench-quick clean help
+.PHONY: run setup test test-browser lint format bench bench-quick clean help
 
 help:
 	@echo "make run    - install, migrate, load demo data, start web + worker + beat"
 	@echo "make test   - install test dependencies and run the whole test suite"
+	@echo "make test-browser - only the browser smoke (Playwright + /usr/bin/chromium)"
 	@echo "make lint   - ruff and a missing-migrations check"
 	@echo "make bench  - run the benchmarks under bench/ (prints figures; admin pages at 1M stock items)"
 	@echo "make bench-quick - admin page benchmark at 1/20 scale (var/bench-quick, a few minutes)"
@@ -43,6 +44,10 @@ run: setup
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
+
+# Every admin page as every demo account in headless Chromium (skipped without Chromium)
+test-browser: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -p no:xdist -m browser tests/browser $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ user may view, and dropping groups left empty. New apps fill their group by
 registering their admins; nothing else needs to change.
 """
 
+from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 # (group title, [(app_label.model_name, icon), ...]); icons are Material Symbols names.
@@ -88,6 +89,14 @@ UNFOLD = {
     "SITE_HEADER": "Stockroom",
     "SITE_SUBHEADER": _("Inventory management"),
     "SITE_SYMBOL": "inventory_2",
+    # Without an icon link every browser asks for /favicon.ico and logs its 404 as a console error.
+    "SITE_FAVICONS": [
+        {
+            "rel": "icon",
+            "type": "image/svg+xml",
+            "href": lambda request: static("admin_customisations/favicon.svg"),
+        },
+    ],
     "SITE_URL": "/admin/",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,

@@ -1,0 +1,304 @@
+"""Browser smoke: every demo account uses the admin in a real Chromium.
+
+Each account logs in through the login form, then opens every changelist, the first
+object's change page, its history page and one history version of every registered
+model, and a few intermediate action forms. A page fails when it logs a JavaScript
+error (console error or uncaught exception), answers with a status the account's role
+does not explain (200 where the admin grants the page, 403 where it does not), loads a
+sub-resource with a 4xx/5xx, or has no <title> or <h1>. Every failure is collected and
+reported together, one line each.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.test import RequestFactory
+from django.urls import NoReverseMatch, reverse
+
+from admin_customisations.permission_table import DEMO_USERS, permission_matrix
+from fixtures.accounts import DEMO_ACCOUNTS, ensure_demo_accounts
+from fixtures.demo.load import load_demo_data
+
+pytestmark = pytest.mark.browser
+
+PASSWORDS = {username: password for username, password, _group, _su in DEMO_ACCOUNTS}
+SCREENSHOTS = {  # (username, page name) -> file name; a few, to look at by eye
+    ("admin", "index"): "admin-index.png",
+    ("admin", "changelist inventory.stockitem"): "admin-stockitem-list.png",
+    ("admin", "change inventory.part"): "admin-part-change.png",
+    ("allaccess", "action inventory.stockitem move_stock"): "allaccess-stock-move.png",
+    ("reader", "changelist orders.purchaseorder"): "reader-purchaseorder-list.png",
+    ("engineer", "changelist orders.purchaseorder"): "engineer-purchaseorder-forbidden.png",
+}
+
+
+def _action_targets():
+    """(model label, action name, eligible objects) for the intermediate action forms."""
+    from builds.models import BuildOrder
+    from inventory.models import Part, StockItem, StockLocation
+    from orders.models import PurchaseOrder, ReturnOrder, SalesOrder
+
+    return [
+        ("inventory.stockitem", "move_stock", StockItem.objects.in_stock()),
+        ("inventory.stocklocation", "move_all_items", StockLocation.objects.all()),
+        ("inventory.part", "copy_bom", Part.objects.filter(assembly=True)),
+        ("orders.purchaseorder", "place_orders", PurchaseOrder.objects.filter(status=10)),
+        ("orders.salesorder", "issue_orders", SalesOrder.objects.filter(status=10)),
+        ("orders.returnorder", "issue_orders", ReturnOrder.objects.filter(status=10)),
+        ("builds.buildorder", "issue_builds", BuildOrder.objects.filter(status=10)),
+    ]
+
+
+@dataclass
+class Visit:
+    name: str  # "changelist inventory.part", used in failure lines
+    url: str
+    expected: int  # 200 or 403
+    action: tuple[str, set[str]] | None = None  # (action name, eligible pks) on a changelist
+
+
+@dataclass
+class UserPlan:
+    username: str
+    visits: list[Visit] = field(default_factory=list)
+
+
+def _request_for(user):
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
+
+
+def _object_allowed(model_admin, request, obj, page: str) -> bool:
+    if page == "history" and hasattr(model_admin, "has_view_history_or_change_history_permission"):
+        return model_admin.has_view_history_or_change_history_permission(request, obj)
+    return model_admin.has_view_or_change_permission(request, obj)
+
+
+def build_plans(users) -> list[UserPlan]:
+    """Every URL each account opens, with the status its role explains (all ORM work is
+    done here, before the browser starts, so the live server has the database to itself)."""
+    matrix = permission_matrix(users)
+    first = {model: model._default_manager.order_by("pk").first() for model in admin.site._registry}
+    versions = {}
+    for model, obj in first.items():
+        if obj is not None and hasattr(model, "history"):
+            record = model.history.filter(**{model._meta.pk.attname: obj.pk}).first()
+            versions[model] = record.history_id if record is not None else None
+    targets = [
+        (label, action, {str(pk) for pk in queryset.values_list("pk", flat=True)})
+        for label, action, queryset in _action_targets()
+    ]
+    plans = []
+    for user in users:
+        request = _request_for(user)
+        plan = UserPlan(user.username)
+        for model, model_admin in sorted(
+            admin.site._registry.items(), key=lambda kv: kv[0]._meta.label_lower
+        ):
+            label = model._meta.label_lower
+            info = model._meta.app_label, model._meta.model_name
+            may_list = "V" in matrix[label][user.username]
+            plan.visits.append(
+                Visit(
+                    f"changelist {label}",
+                    reverse("admin:{}_{}_changelist".format(*info)),
+                    200 if may_list else 403,
+                )
+            )
+            obj = first[model]
+            if obj is None:
+                continue
+            for page in ("change", "history"):
+                plan.visits.append(
+                    Visit(
+                        f"{page} {label}",
+                        reverse("admin:{}_{}_{}".format(*info, page), args=[obj.pk]),
+                        200 if _object_allowed(model_admin, request, obj, page) else 403,
+                    )
+                )
+            if versions.get(model) is not None:
+                try:
+                    url = reverse(
+                        "admin:{}_{}_simple_history".format(*info), args=[obj.pk, versions[model]]
+                    )
+                except NoReverseMatch:  # a third-party admin without simple-history pages
+                    continue
+                allowed = _object_allowed(model_admin, request, obj, "history")
+                plan.visits.append(Visit(f"history version {label}", url, 200 if allowed else 403))
+        for label, action, eligible in targets:
+            model = next(m for m in admin.site._registry if m._meta.label_lower == label)
+            model_admin = admin.site._registry[model]
+            if action not in model_admin.get_actions(request):
+                continue
+            plan.visits.append(
+                Visit(
+                    f"action {label} {action}",
+                    reverse("admin:{}_{}_changelist".format(*model._meta.label_lower.split("."))),
+                    200,
+                    action=(action, eligible),
+                )
+            )
+        plans.append(plan)
+    return plans
+
+
+class PageWatcher:
+    """Collects JavaScript errors and failed sub-resources for the page being visited."""
+
+    def __init__(self, page, base_url):
+        self.page = page
+        self.base_url = base_url
+        self.current = None
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"JavaScript error: {error}"))
+        page.on("response", self._response)
+        page.on("requestfailed", self._request_failed)
+
+    def _console(self, message):
+        if message.type != "error":
+            return
+        text = message.text
+        where = message.location.get("url", "")
+        # Chrome logs the document's own expected 403 as "Failed to load resource".
+        if "Failed to load resource" in text and where == self.current:
+            return
+        self.problems.append(f"console error: {text} ({where or 'inline'})")
+
+    def _response(self, response):
+        if (
+            response.request.is_navigation_request()
+            and response.request.frame == self.page.main_frame
+        ):
+            return  # the document itself is checked against the role
+        if response.status >= 400:
+            self.problems.append(f"{response.status} for {response.url}")
+
+    def _request_failed(self, request):
+        failure = request.failure or ""
+        if "ERR_ABORTED" not in failure:  # aborted by the next navigation: not a defect
+            self.problems.append(f"request failed: {request.url} ({failure})")
+
+    def take(self) -> list[str]:
+        self.page.evaluate("0")  # deliver the events the page has emitted so far
+        problems, self.problems = self.problems, []
+        return problems
+
+
+def check_page(page, response, visit) -> list[str]:
+    problems = []
+    status = response.status if response is not None else None
+    if status != visit.expected:
+        problems.append(f"HTTP {status}, the role explains {visit.expected}")
+    if not page.title().strip():
+        problems.append("no <title>")
+    if page.locator("h1").count() == 0:
+        problems.append("no <h1>")
+    return problems
+
+
+def open_action_form(page, base_url, visit) -> tuple[object, list[str]]:
+    """Tick an eligible row on the changelist, choose the action and run it."""
+    action, eligible = visit.action
+    response = page.goto(base_url + visit.url)
+    if response is None or response.status != 200:
+        return response, [f"changelist answered {response and response.status}"]
+    values = page.locator("input.action-select").evaluate_all("els => els.map(e => e.value)")
+    pk = next((value for value in values if value in eligible), None)
+    if pk is None:
+        return response, ["no object on the first changelist page this action applies to"]
+    page.locator(f'input.action-select[value="{pk}"]').check()
+    page.locator("select[name=action]").select_option(action)
+    with page.expect_navigation() as navigation:
+        page.locator('#changelist-actions button[name="index"]').click()
+    response = navigation.value
+    problems = []
+    if page.locator("form button[name=apply]").count() == 0:
+        message = page.locator(".messagelist, [class*=message]").all_inner_texts()
+        problems.append(f"no action form shown ({' '.join(message).strip()[:200] or 'no message'})")
+    return response, problems
+
+
+def login(page, base_url, username) -> list[str]:
+    page.goto(base_url + reverse("admin:login") + "?next=" + reverse("admin:index"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORDS[username])
+    with page.expect_navigation():
+        page.locator("form [type=submit]").first.click()
+    if page.url.rstrip("/") != (base_url + reverse("admin:index")).rstrip("/"):
+        return [f"login did not reach the admin index (at {page.url})"]
+    return []
+
+
+def test_the_watcher_reports_javascript_errors(browser):
+    """The harness itself: a console error and an uncaught exception are both reported."""
+    page = browser.new_page()
+    try:
+        watcher = PageWatcher(page, "about:blank")
+        page.set_content(
+            "<title>t</title><h1>t</h1><script>console.error('boom'); undefinedFunction();</script>"
+        )
+        problems = watcher.take()
+    finally:
+        page.close()
+    assert any("console error: boom" in p for p in problems), problems
+    assert any("undefinedFunction is not defined" in p for p in problems), problems
+
+
+@pytest.mark.django_db(transaction=True)  # the live server reads what the test wrote
+def test_every_admin_page_as_every_demo_account(browser, live_server, screenshot_dir):
+    ensure_demo_accounts()
+    load_demo_data()
+    users = [User.objects.get(username=name) for name in DEMO_USERS]
+    plans = build_plans(users)
+    base_url = live_server.url
+    failures: list[str] = []
+    started = time.monotonic()
+    timings = []
+    for plan in plans:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        watcher = PageWatcher(page, base_url)
+
+        def report(name, problems, plan=plan):
+            failures.extend(f"{plan.username} · {name}: {problem}" for problem in problems)
+
+        watcher.current = base_url + reverse("admin:login")
+        report("login", login(page, base_url, plan.username) + watcher.take())
+        if (plan.username, "index") in SCREENSHOTS:
+            page.screenshot(path=screenshot_dir / SCREENSHOTS[(plan.username, "index")])
+        for visit in plan.visits:
+            watcher.current = base_url + visit.url
+            visit_started = time.monotonic()
+            if visit.action:
+                response, problems = open_action_form(page, base_url, visit)
+                if response is not None and response.status == 200:
+                    problems += check_page(page, response, visit)
+            else:
+                response = page.goto(base_url + visit.url)
+                problems = check_page(page, response, visit)
+            report(visit.name, problems + watcher.take())
+            timings.append((time.monotonic() - visit_started, plan.username, visit.name))
+            shot = SCREENSHOTS.get((plan.username, visit.name))
+            if shot:
+                page.screenshot(path=screenshot_dir / shot, full_page=True)
+        context.close()
+    elapsed = time.monotonic() - started
+    pages = sum(len(plan.visits) for plan in plans)
+    slowest = ", ".join(
+        f"{who} {name} {seconds:.1f}s" for seconds, who, name in sorted(timings)[-8:]
+    )
+    print(
+        f"browser smoke: {pages} pages in {elapsed:.0f}s (slowest: {slowest}); screenshots in {screenshot_dir}"
+    )
+    assert failures == [], (
+        f"{len(failures)} problem(s) in the browser (screenshots in {screenshot_dir}):\n"
+        + "\n".join(failures)
+    )
