@@ -1,4 +1,7 @@
-"""Admin for cross-app models, and unfold styling for Django/Celery's own admins."""
+"""Admin for cross-app models, and unfold styling for Django/Celery's own admins.
+
+The background job pages live with the job runner (``admin_customisations.jobs.admin``).
+"""
 
 from django import forms
 from django.contrib import admin
@@ -22,49 +25,9 @@ from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldBooleanSwitchWidget
 
-from admin_customisations.base import StockroomModelAdmin
-from admin_customisations.models import BackgroundJob
+from admin_customisations.jobs import admin as _job_admin  # noqa: F401  (registers the job pages)
 from admin_customisations.permissions import with_action_permissions
 from admin_customisations.roles import ACTIONS, ROLE_BY_NAME, ROLES, group_roles, set_group_roles
-
-
-@admin.register(BackgroundJob)
-class BackgroundJobAdmin(StockroomModelAdmin):
-    list_display = ["name", "status_badge", "progress", "created_by", "created_at", "finished_at"]
-    list_filter = ["status"]
-    search_fields = ["name", "task_id"]
-    list_select_related = ["created_by"]
-    readonly_fields = [
-        "task_name",
-        "task_id",
-        "status",
-        "total",
-        "done",
-        "message",
-        "result",
-        "created_by",
-        "created_at",
-        "started_at",
-        "finished_at",
-    ]
-
-    @display(
-        description="status",
-        label={
-            "queued": "info",
-            "running": "warning",
-            "succeeded": "success",
-            "failed": "danger",
-            "cancelled": "danger",
-        },
-    )
-    def status_badge(self, job):
-        return job.status, job.get_status_display()
-
-    @display(description="progress")
-    def progress(self, job):
-        return f"{job.done}/{job.total} ({job.percent}%)" if job.total else "–"
-
 
 admin.site.unregister(User)
 admin.site.unregister(Group)

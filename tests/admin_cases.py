@@ -35,7 +35,9 @@ ADMIN_CASES: dict[str, AdminCase] = {
         importable=False,  # builds are created through build_order_create (lines, reference)
     ),
     "admin_customisations.backgroundjob": AdminCase(
-        make=factories.BackgroundJobFactory, list_text=lambda job: job.name
+        make=factories.BackgroundJobFactory,
+        list_text=lambda job: job.name,
+        importable=False,  # jobs are started by actions, imports and exports
     ),
     "inventory.partcategory": AdminCase(
         make=factories.PartCategoryFactory, list_text=lambda c: c.name

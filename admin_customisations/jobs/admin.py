@@ -25,8 +25,46 @@ def is_job_admin(user) -> bool:
     return user.is_superuser or user.has_perm("admin_customisations.change_backgroundjob")
 
 
+def may_see_all_jobs(user) -> bool:
+    """The admin role (view or more) sees everyone's jobs; others only their own."""
+    return user.is_superuser or user.has_perm("admin_customisations.view_backgroundjob")
+
+
 def may_see_job(user, job) -> bool:
+    return job.created_by_id == user.pk or may_see_all_jobs(user)
+
+
+def may_manage_job(user, job) -> bool:
+    """Cancel, retry and download: the requester and job administrators."""
     return job.created_by_id == user.pk or is_job_admin(user)
+
+
+class StartedByFilter(admin.SimpleListFilter):
+    """Job administrators see every job by default, everyone else their own ("me")."""
+
+    title = "started by"
+    parameter_name = "started_by"
+
+    def lookups(self, request, model_admin):
+        if not may_see_all_jobs(request.user):
+            return []
+        return [("me", "Me"), ("all", "Everyone")]
+
+    def value(self):
+        return super().value() or ("all" if is_job_admin(self.request.user) else "me")
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "all" and may_see_all_jobs(request.user):
+            return queryset
+        return queryset.filter(created_by=request.user)
 
 
 def progress_of(job) -> dict:
@@ -58,7 +96,7 @@ def progress_of(job) -> dict:
 class BackgroundJobAdmin(StockroomModelAdmin):
     list_display = ["id", "name", "status_badge", "progress", "outcome", "created_by", "created_at"]
     list_display_links = ["id", "name"]
-    list_filter = ["status"]
+    list_filter = [StartedByFilter, "status"]
     search_fields = ["name"]
     list_select_related = ["created_by"]
     ordering = ["-pk"]
@@ -66,17 +104,18 @@ class BackgroundJobAdmin(StockroomModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        return queryset if is_job_admin(request.user) else queryset.filter(created_by=request.user)
+        if may_see_all_jobs(request.user):
+            return queryset
+        return queryset.filter(created_by=request.user)
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
 
     def has_view_permission(self, request, obj=None):
-        if obj is not None and obj.created_by_id == request.user.pk:
-            return True
-        return request.user.is_staff and (
-            obj is None or super().has_view_permission(request, obj) and is_job_admin(request.user)
-        )
+        # everyone on the staff may follow their own jobs; the admin role sees all of them
+        if not (request.user.is_active and request.user.is_staff):
+            return False
+        return obj is None or may_see_job(request.user, obj)
 
     def has_add_permission(self, request):
         return False  # jobs are started by actions, imports and exports
@@ -98,13 +137,16 @@ class BackgroundJobAdmin(StockroomModelAdmin):
             *super().get_urls(),
         ]
 
-    def _job(self, request, pk):
+    def _job(self, request, pk, *, manage=False):
         job = get_object_or_404(BackgroundJob.objects.select_related("created_by"), pk=pk)
-        if not may_see_job(request.user, job):
+        allowed = may_manage_job if manage else may_see_job
+        if not allowed(request.user, job):
             raise PermissionDenied
         return job
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied  # the page is read-only; cancel and retry have their own views
         try:
             job = self._job(request, int(object_id))
         except ValueError:
@@ -116,13 +158,13 @@ class BackgroundJobAdmin(StockroomModelAdmin):
             item.admin_url = object_url(item.object_id) if object_url else None
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Job #{job.pk}: {job.name}",
+            "title": f"#{job.pk} {job}",
             "subtitle": None,
             "opts": self.model._meta,
             "job": job,
             "progress": progress_of(job),
             "failed_page": page,
-            "may_manage": may_see_job(request.user, job),
+            "may_manage": may_manage_job(request.user, job),
         }
         return TemplateResponse(request, "admin_customisations/jobs/job_detail.html", context)
 
@@ -130,7 +172,7 @@ class BackgroundJobAdmin(StockroomModelAdmin):
         return JsonResponse(progress_of(self._job(request, pk)))
 
     def cancel_view(self, request, pk):
-        job = self._job(request, pk)
+        job = self._job(request, pk, manage=True)
         try:
             runner.request_cancel(job)
         except ValidationError as error:
@@ -140,7 +182,7 @@ class BackgroundJobAdmin(StockroomModelAdmin):
         return redirect(_job_url(job))
 
     def retry_view(self, request, pk):
-        job = self._job(request, pk)
+        job = self._job(request, pk, manage=True)
         try:
             retry = runner.retry_failed(job, user=request.user)
         except ValidationError as error:
@@ -163,7 +205,7 @@ class BackgroundJobAdmin(StockroomModelAdmin):
         return response
 
     def download_view(self, request, pk):
-        job = self._job(request, pk)
+        job = self._job(request, pk, manage=True)
         if not job.result_file:
             raise Http404("This job has no file (or it has expired).")
         return FileResponse(job.result_file.open("rb"), as_attachment=True)

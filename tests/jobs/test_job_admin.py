@@ -122,24 +122,42 @@ def test_job_pages_belong_to_their_requester(client, clerk, make_items, job_page
         created_by=clerk,
     )
     runner.run_job(job.pk)
-    stranger = User.objects.create_user("stranger", is_staff=True)
-    stranger.groups.set(clerk.groups.all())
+    colleague = User.objects.create_user("colleague", is_staff=True)
+    colleague.groups.set(clerk.groups.all())  # the admin role with view: sees all jobs
+    outsider = User.objects.create_user("outsider", is_staff=True)  # no admin role
 
     assert job_page(job, clerk).status_code == 200
     assert job_page(job, superuser).status_code == 200
-    assert job_page(job, stranger).status_code == 403
-    client.force_login(stranger)
+    assert job_page(job, colleague).status_code == 200
+    assert job_page(job, outsider).status_code == 403
+    client.force_login(outsider)
     assert (
         client.get(f"/admin/admin_customisations/backgroundjob/{job.pk}/progress/").status_code
         == 403
     )
+    assert (
+        f"/backgroundjob/{job.pk}/change/"
+        not in client.get(
+            "/admin/admin_customisations/backgroundjob/?started_by=all"
+        ).content.decode()
+    )
+
+    client.force_login(colleague)
     before = BackgroundJob.objects.count()
     assert (
         client.post(f"/admin/admin_customisations/backgroundjob/{job.pk}/retry/").status_code == 403
     )
+    assert (
+        client.post(f"/admin/admin_customisations/backgroundjob/{job.pk}/change/").status_code
+        == 403
+    )
     assert BackgroundJob.objects.count() == before
-    listing = client.get("/admin/admin_customisations/backgroundjob/").content.decode()
-    assert f"/backgroundjob/{job.pk}/change/" not in listing
+    mine = client.get("/admin/admin_customisations/backgroundjob/").content.decode()
+    assert f"/backgroundjob/{job.pk}/change/" not in mine  # the list shows my jobs by default
+    everyone = client.get(
+        "/admin/admin_customisations/backgroundjob/?started_by=all"
+    ).content.decode()
+    assert f"/backgroundjob/{job.pk}/change/" in everyone
 
     client.force_login(clerk)
     progress = client.get(f"/admin/admin_customisations/backgroundjob/{job.pk}/progress/").json()

@@ -40,16 +40,26 @@ STANDARD_SUFFIXES = {
 # allowed GET may answer besides 200/302]).
 CUSTOM_URLS = {
     "inventory_part_bom": ("V", {"GET"}),  # the BOM tab of a part (read-only; edits are actions)
-    # background jobs: their creator and job administrators (OBJECT_VIEW_RULES)
+    # background jobs: see OBJECT_VIEW_RULES (V) and OBJECT_MANAGE_RULES (M)
     "job_progress": ("V", {"GET"}),
     "job_failed_csv": ("V", {"GET"}),
-    "job_download": ("V", {"GET"}, (404,)),  # 404: the suite's job has no file
-    "job_cancel": ("V", {"POST"}),
-    "job_retry": ("V", {"POST"}),
+    "job_download": ("M", {"GET"}, (404,)),  # 404: the suite's job has no file
+    "job_cancel": ("M", {"POST"}),
+    "job_retry": ("M", {"POST"}),
 }
 
 # Admins whose objects are not visible to everyone who may view the model.
 OBJECT_VIEW_RULES = {
+    # the admin role (view or more) sees every job; everyone else only their own
+    "admin_customisations.backgroundjob": lambda user, job: (
+        user.is_superuser
+        or job.created_by_id == user.pk
+        or user.has_perm("admin_customisations.view_backgroundjob")
+    ),
+}
+
+# Who may manage an object on pages marked "M" (cancel, retry, download a job's file).
+OBJECT_MANAGE_RULES = {
     "admin_customisations.backgroundjob": lambda user, job: (
         user.is_superuser
         or job.created_by_id == user.pk

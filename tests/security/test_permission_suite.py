@@ -33,6 +33,7 @@ from fixtures.accounts import ensure_demo_accounts
 from tests.admin_cases import ADMIN_CASES
 from tests.security.admin_urls import (
     OBJECT_KINDS,
+    OBJECT_MANAGE_RULES,
     OBJECT_VIEW_RULES,
     THIRD_PARTY_OBJECTS,
     admin_for,
@@ -206,6 +207,9 @@ def _check_url(url, *, client, user, model_admin, obj, world, label, failures):
     view_rule = OBJECT_VIEW_RULES.get(label)
     if view_rule is not None and not view_rule(user, obj):
         object_rights = ""
+    manage_rule = OBJECT_MANAGE_RULES.get(label)
+    if manage_rule is not None and object_rights and manage_rule(user, obj):
+        object_rights += "M"
     importable = ADMIN_CASES[label].importable if label in ADMIN_CASES else False
     get_ok, post_ok = _expected(
         url,
