@@ -16,9 +16,11 @@ from admin_customisations.object_permissions import (
     ObjectRulesActionsMixin,
 )
 from admin_customisations.permissions import user_may
+from admin_customisations.service_errors import ServiceErrorsAdminMixin
 
 
 class StockroomModelAdmin(
+    ServiceErrorsAdminMixin,  # a service's refusal at save/delete time is a message, not a 500
     ObjectRulesActionsMixin,  # detail actions on one object follow its object rules
     SafeHistoryAdminMixin,  # history version pages: revert needs change permission, via services
     SimpleHistoryAdmin,

@@ -13,7 +13,6 @@ from unfold.decorators import display
 
 from admin_customisations.actions import dry_run
 from admin_customisations.base import ResponsibleAdminMixin, StockroomModelAdmin
-from admin_customisations.service_errors import ServiceErrorsAdminMixin
 from builds.admin.build_actions import BUILD_ACTIONS, DETAIL_GROUPS, detail_action
 from builds.choices import BUILD_STATUS_COLOURS, BuildStatus
 from builds.models import BuildOrder
@@ -172,7 +171,7 @@ def _item_link(item, text=None):
 
 
 @admin.register(BuildOrder)
-class BuildOrderAdmin(ServiceErrorsAdminMixin, ResponsibleAdminMixin, StockroomModelAdmin):
+class BuildOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     list_display = [
         "reference",
         "part",

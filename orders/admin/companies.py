@@ -11,7 +11,6 @@ from unfold.contrib.filters.admin import AutocompleteSelectFilter
 from unfold.decorators import display
 
 from admin_customisations.base import StockroomModelAdmin
-from admin_customisations.service_errors import ServiceErrorsAdminMixin
 from orders.admin.sourcing_inlines import CompanyManufacturerPartInline, CompanySupplierPartInline
 from orders.choices import ORDER_STATUS_COLOURS
 from orders.models import Address, Company, Contact, PurchaseOrder, ReturnOrder, SalesOrder
@@ -137,7 +136,7 @@ class ReturnOrderInline(PurchaseOrderInline):
 
 
 @admin.register(Company)
-class CompanyAdmin(ServiceErrorsAdminMixin, StockroomModelAdmin):
+class CompanyAdmin(StockroomModelAdmin):
     list_display = [
         "name",
         "roles",
@@ -238,7 +237,7 @@ class ContactAdmin(StockroomModelAdmin):
 
 
 @admin.register(Address)
-class AddressAdmin(ServiceErrorsAdminMixin, StockroomModelAdmin):
+class AddressAdmin(StockroomModelAdmin):
     form = AddressForm
     list_display = ["title", "company", "primary", "line1", "postal_code", "city", "country"]
     list_select_related = ["company"]

@@ -18,7 +18,6 @@ from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 
 from admin_customisations.base import ResponsibleAdminMixin, StockroomModelAdmin
-from admin_customisations.service_errors import ServiceErrorsAdminMixin
 from inventory.admin.filters import YesNoFilter
 from inventory.services.common import fmt
 from orders.admin.common import OrderReferenceForm
@@ -173,7 +172,7 @@ PROGRESS_FIELDS = [
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(ServiceErrorsAdminMixin, ResponsibleAdminMixin, StockroomModelAdmin):
+class PurchaseOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     form = PurchaseOrderForm
     list_display = [
         "reference",

@@ -17,7 +17,6 @@ from admin_customisations.base import (
     StockroomModelAdmin,
     admin_change_reason,
 )
-from admin_customisations.service_errors import ServiceErrorsAdminMixin
 from inventory.admin.filters import YesNoFilter
 from orders.admin import returns_actions as ro_actions
 from orders.admin.common import OrderReferenceForm
@@ -106,7 +105,7 @@ class ReturnOrderForm(OrderReferenceForm):
 
 
 @admin.register(ReturnOrder)
-class ReturnOrderAdmin(ServiceErrorsAdminMixin, ResponsibleAdminMixin, StockroomModelAdmin):
+class ReturnOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     form = ReturnOrderForm
     list_display = [
         "reference",

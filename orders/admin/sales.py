@@ -22,7 +22,6 @@ from admin_customisations.base import (
     StockroomModelAdmin,
     admin_change_reason,
 )
-from admin_customisations.service_errors import ServiceErrorsAdminMixin
 from inventory.admin.filters import YesNoFilter
 from inventory.services.common import fmt
 from orders.admin import sales_actions as so_actions
@@ -170,7 +169,7 @@ class SalesOrderForm(OrderReferenceForm):
 
 
 @admin.register(SalesOrder)
-class SalesOrderAdmin(ServiceErrorsAdminMixin, ResponsibleAdminMixin, StockroomModelAdmin):
+class SalesOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     form = SalesOrderForm
     list_display = [
         "reference",
@@ -397,7 +396,7 @@ class ShipmentForm(forms.ModelForm):
 
 
 @admin.register(SalesOrderShipment)
-class SalesOrderShipmentAdmin(ServiceErrorsAdminMixin, StockroomModelAdmin):
+class SalesOrderShipmentAdmin(StockroomModelAdmin):
     form = ShipmentForm
     list_display = [
         "shipment_display",

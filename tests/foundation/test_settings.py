@@ -175,6 +175,12 @@ READS = {
     "AXES_FAILURE_LIMIT": "settings.AXES_FAILURE_LIMIT",
     "AXES_COOLOFF_MINUTES": "settings.AXES_COOLOFF_TIME and settings.AXES_COOLOFF_TIME.seconds // 60",
     "TRUSTED_PROXY_COUNT": "settings.TRUSTED_PROXY_COUNT",
+    "BULK_JOB_THRESHOLD": "settings.BULK_JOB_THRESHOLD",
+    "BULK_JOB_CHUNK_SIZE": "settings.BULK_JOB_CHUNK_SIZE",
+    "BULK_JOB_STALE_SECONDS": "settings.BULK_JOB_STALE_SECONDS",
+    "BULK_JOB_MAX_ATTEMPTS": "settings.BULK_JOB_MAX_ATTEMPTS",
+    "BULK_JOB_FILE_DAYS": "settings.BULK_JOB_FILE_DAYS",
+    "CELERY_VISIBILITY_TIMEOUT": "getattr(settings, 'CELERY_BROKER_TRANSPORT_OPTIONS', {}).get('visibility_timeout')",
     # what the services ask, not only the setting
     "ownership_enabled()": "__import__('inventory.permissions').permissions.ownership_enabled()",
     "responsible_only()": "__import__('inventory.responsibility').responsibility.responsible_only()",
@@ -247,6 +253,12 @@ def test_documented_variables_reach_django_embedded(tmp_path):
         "AXES_FAILURE_LIMIT": "3",
         "AXES_COOLOFF_MINUTES": "45",
         "TRUSTED_PROXY_COUNT": "1",
+        "BULK_JOB_THRESHOLD": "50",
+        "BULK_JOB_CHUNK_SIZE": "25",
+        "BULK_JOB_STALE_SECONDS": "90",
+        "BULK_JOB_MAX_ATTEMPTS": "2",
+        "BULK_JOB_FILE_DAYS": "3",
+        "CELERY_VISIBILITY_TIMEOUT": "7200",
     }
     values = read_settings(tmp_path, env)
     assert values == {
@@ -284,6 +296,12 @@ def test_documented_variables_reach_django_embedded(tmp_path):
         "AXES_FAILURE_LIMIT": 3,
         "AXES_COOLOFF_MINUTES": 45,
         "TRUSTED_PROXY_COUNT": 1,
+        "BULK_JOB_THRESHOLD": 50,
+        "BULK_JOB_CHUNK_SIZE": 25,
+        "BULK_JOB_STALE_SECONDS": 90,
+        "BULK_JOB_MAX_ATTEMPTS": 2,
+        "BULK_JOB_FILE_DAYS": 3,
+        "CELERY_VISIBILITY_TIMEOUT": None,  # the file broker has no visibility timeout
         "ownership_enabled()": True,
         "responsible_only()": True,
     }
@@ -312,6 +330,7 @@ def test_documented_variables_reach_django_production(tmp_path):
         "BUILDORDER_REQUIRE_CLOSED_CHILDS": "true",
         "ORDERS_RESPONSIBLE_ONLY": "false",
         "AXES_COOLOFF_MINUTES": "0",
+        "CELERY_VISIBILITY_TIMEOUT": "5400",
     }
     values = read_settings(tmp_path, env)
     expected = {
@@ -340,6 +359,8 @@ def test_documented_variables_reach_django_production(tmp_path):
         "ORDERS_RESPONSIBLE_ONLY": False,
         "AXES_FAILURE_LIMIT": 5,
         "AXES_COOLOFF_MINUTES": None,  # 0: locked until an administrator resets
+        "BULK_JOB_THRESHOLD": 200,
+        "CELERY_VISIBILITY_TIMEOUT": 5400,  # Redis broker: redelivery after this many seconds
         "ownership_enabled()": False,
         "responsible_only()": False,
     }
