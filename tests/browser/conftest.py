@@ -24,9 +24,10 @@ def _chromium_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module. Module scope, so Playwright's loop and the
+    async-unsafe allowance below end with the browser tests instead of lasting the session."""
     reason = _chromium_missing()
     if reason:
         pytest.skip(reason)
