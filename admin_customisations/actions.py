@@ -90,6 +90,7 @@ def form_action(
     permission="change",
     one_at_a_time=False,
     select_related=(),
+    each_batch=None,
 ):
     """Build an admin action with an intermediate form.
 
@@ -113,6 +114,7 @@ def form_action(
             permission=permission,
             summary=summary,
             select_related=tuple(select_related),
+            each_batch=each_batch,
         )
         if each
         else None

@@ -94,11 +94,13 @@ def may_change_stock_item(user, item) -> bool:
     return may_change_location(user, item.location if item.location_id else None)
 
 
-def check_stock_ownership(user, *locations) -> None:
-    """Refuse (ValidationError with a readable message) a change touching a location the user does not own."""
+def check_stock_ownership(user, *locations, rules=None) -> None:
+    """Refuse (ValidationError with a readable message) a change touching a location the user
+    does not own. Pass ``rules`` (an ``OwnershipRules``) to decide many items with one set of
+    queries."""
     if not ownership_enabled():
         return
-    rules = OwnershipRules(user)
+    rules = rules or OwnershipRules(user)
     for location in locations:
         if location is not None and not rules.may_change_path(location.tree_path):
             raise ValidationError(

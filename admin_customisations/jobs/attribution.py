@@ -1,38 +1,27 @@
 """History written while a job runs says which job wrote it: "<reason> (job #N)".
 
-A context variable holds the running job; a simple-history signal appends it to
-every historical record's change reason, whatever service wrote the record.
+The running job sets the history reason suffix of ``inventory.services.common`` (the one
+place services take their history attribution from); a simple-history signal appends it to
+every historical record saved one by one, and bulk services append it themselves
+(``with_reason_suffix``).
 """
 
-import contextvars
 from contextlib import contextmanager
 
-_current_job = contextvars.ContextVar("stockroom_current_job", default=None)
+from inventory.services.common import history_reason_suffix, with_reason_suffix
 
 
 @contextmanager
 def running_job(job_id: int, action_label: str):
-    token = _current_job.set((job_id, action_label))
-    try:
+    with history_reason_suffix(f" (job #{job_id})"):
         yield
-    finally:
-        _current_job.reset(token)
-
-
-def current_job():
-    """``(job id, action label)`` of the job running in this context, or None."""
-    return _current_job.get()
 
 
 def label_history_with_job(sender, history_instance, **kwargs):
-    job = _current_job.get()
-    if job is None:
-        return
-    job_id, action_label = job
-    reason = history_instance.history_change_reason or action_label
-    suffix = f" (job #{job_id})"
-    if not reason.endswith(suffix):
-        history_instance.history_change_reason = f"{reason}{suffix}"[:100]
+    reason = history_instance.history_change_reason or ""
+    labelled = with_reason_suffix(reason)
+    if labelled != reason:
+        history_instance.history_change_reason = labelled
 
 
 def connect() -> None:

@@ -27,6 +27,10 @@ class BulkSpec:
     permission: str = "change"
     summary: Callable[[int, dict], str] | None = None
     select_related: tuple[str, ...] = ()
+    # Optional fast path for jobs: ``each_batch(objects, *, user, data)`` changes many objects
+    # through a bulk service and returns {pk: (outcome, message)}, or None when it does not
+    # apply to this form input (the runner then calls ``each`` per object).
+    each_batch: Callable[..., Any] | None = None
 
 
 def job_threshold() -> int:

@@ -8,6 +8,7 @@ from admin_customisations.jobs.bulk import Skip
 from inventory.choices import StockStatus
 from inventory.models import StockItem, StockLocation
 from inventory.services import stock as services
+from inventory.services import stock_bulk as bulk
 from inventory.services.common import fmt
 from orders.models import Company
 
@@ -205,6 +206,32 @@ def uninstall_each(item, *, user, data):
     )
 
 
+def _outcomes(result):
+    """A bulk service's BulkOutcome as the job runner's {pk: (outcome, message)}."""
+    outcomes = {pk: ("succeeded", "") for pk in result.changed}
+    outcomes |= {pk: ("skipped", message) for pk, message in result.skipped.items()}
+    outcomes |= {pk: ("failed", message) for pk, message in result.refused.items()}
+    return outcomes
+
+
+def status_batch(items, *, user, data):
+    return _outcomes(
+        bulk.stock_items_change_status(
+            items=items, status=data["status"], user=user, notes=data["notes"]
+        )
+    )
+
+
+def move_batch(items, *, user, data):
+    if data["quantity"] is not None:
+        return None  # partial moves split items: one by one
+    return _outcomes(
+        bulk.stock_items_move(
+            items=items, location=data["location"], user=user, notes=data["notes"]
+        )
+    )
+
+
 def delete_each(item, *, user, data):
     services.stock_item_delete(item=item, user=user, reason=data["notes"] or "Deleted")
 
@@ -240,7 +267,7 @@ class DeleteForm(ActionForm):
     )
 
 
-def _stock_action(name, description, form_class, each, summary, permission="change"):
+def _stock_action(name, description, form_class, each, summary, permission="change", batch=None):
     return form_action(
         name=name,
         description=description,
@@ -249,6 +276,7 @@ def _stock_action(name, description, form_class, each, summary, permission="chan
         summary=summary,
         permission=permission,
         select_related=("part", "location"),
+        each_batch=batch,
     )
 
 
@@ -280,6 +308,7 @@ STOCK_ACTIONS = [
         MoveForm,
         move_each,
         lambda n, d: f"Moved {_plural(n)} to {d['location']}.",
+        batch=move_batch,
     ),
     _stock_action(
         "split_stock",
@@ -307,6 +336,7 @@ STOCK_ACTIONS = [
         StatusForm,
         status_each,
         lambda n, d: f"Set {_plural(n)} to {StockStatus(d['status']).label}.",
+        batch=status_batch,
     ),
     _stock_action(
         "assign_to_customer",

@@ -1,5 +1,7 @@
 """Helpers shared by the inventory services: history attribution, quantities, locking."""
 
+import contextvars
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -7,6 +9,26 @@ from django.utils import timezone
 
 from inventory.choices import StockHistoryCode
 from inventory.models.stock import StockItemState, StockItemTracking
+
+_reason_suffix = contextvars.ContextVar("stockroom_history_reason_suffix", default="")
+
+
+@contextmanager
+def history_reason_suffix(suffix: str):
+    """Append ``suffix`` (e.g. " (job #42)") to every history reason written inside."""
+    token = _reason_suffix.set(suffix)
+    try:
+        yield
+    finally:
+        _reason_suffix.reset(token)
+
+
+def with_reason_suffix(reason: str) -> str:
+    """``reason`` with the current suffix (for bulk history writes, which send no signal)."""
+    suffix = _reason_suffix.get()
+    if not suffix or reason.endswith(suffix):
+        return reason
+    return f"{reason}{suffix}"[:100]
 
 
 def save_with_history(obj, *, user, reason: str, **kwargs) -> None:

@@ -33,6 +33,19 @@ def small_chunks(settings):
     settings.BULK_JOB_CHUNK_SIZE = 7
 
 
+@pytest.fixture(autouse=True, params=["batch", "each"])
+def path(request, monkeypatch):
+    """Run every test through the bulk service (batch) and through the per-object step (each)."""
+    if request.param == "each":
+        monkeypatch.setattr(runner, "_process_batch", lambda *args, **kwargs: None)
+    return request.param
+
+
+def send_to_customer(item):
+    customer = factories.CompanyFactory(is_customer=True)
+    StockItem.objects.filter(pk=item.pk).update(customer=customer)
+
+
 def test_filter_selection_with_refused_and_skipped_objects(clerk, make_items, settings):
     items = make_items(30)
     location = items[0].location
@@ -62,32 +75,15 @@ def test_filter_selection_with_refused_and_skipped_objects(clerk, make_items, se
 def test_a_refused_object_is_recorded_and_the_job_goes_on(clerk, make_items):
     items = list(make_items(10))
     refused = items[4]
-    with mock.patch(
-        "inventory.services.stock.stock_item_change_status",
-        side_effect=_refuse_for(refused.pk),
-    ):
-        job = status_job(clerk, {"ids": [i.pk for i in items]})
-        runner.run_job(job.pk)
+    send_to_customer(refused)
+    job = status_job(clerk, {"ids": [i.pk for i in items]})
+    runner.run_job(job.pk)
     job.refresh_from_db()
     assert (job.succeeded, job.failed, job.status) == (9, 1, Status.PARTIAL)
     failure = JobItem.objects.get(job=job, outcome="failed")
     assert failure.object_id == refused.pk
-    assert failure.message == "Refused for the test."
-
-
-def _refuse_for(pk):
-    from django.core.exceptions import ValidationError
-
-    from inventory.services import stock
-
-    real = stock.stock_item_change_status
-
-    def fake(*, item, **kwargs):
-        if item.pk == pk:
-            raise ValidationError("Refused for the test.")
-        return real(item=item, **kwargs)
-
-    return fake
+    assert "customer" in failure.message and "return it" in failure.message.lower()
+    assert StockItem.objects.get(pk=refused.pk).status == StockStatus.OK
 
 
 def test_running_twice_changes_each_object_once(clerk, make_items):
@@ -105,23 +101,24 @@ def test_a_worker_dying_mid_chunk_leaves_nothing_half_done(clerk, make_items):
     items = list(make_items(20))
     job = status_job(clerk, {"ids": [i.pk for i in items]})
     calls = {"n": 0}
-    real = runner._process
+    real_create = JobItem.objects.bulk_create
 
-    def dies_on_the_tenth(*args, **kwargs):
+    def dies_in_the_second_chunk(rows, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 10:
-            raise KeyboardInterrupt  # stands in for SIGKILL: the chunk's transaction never commits
-        return real(*args, **kwargs)
+        if calls["n"] == 2:  # the chunk's objects were changed, its JobItems not yet written
+            raise KeyboardInterrupt  # stands in for SIGKILL: the transaction never commits
+        return real_create(rows, *args, **kwargs)
 
-    with mock.patch.object(runner, "_process", dies_on_the_tenth), pytest.raises(KeyboardInterrupt):
+    with (
+        mock.patch.object(JobItem.objects, "bulk_create", dies_in_the_second_chunk),
+        pytest.raises(KeyboardInterrupt),
+    ):
         runner.run_job(job.pk)
     job.refresh_from_db()
     assert job.status == Status.RUNNING
     assert job.succeeded == 7  # the first chunk committed, the second rolled back
-    assert (
-        StockItem.objects.filter(pk__in=[i.pk for i in items], status=StockStatus.DAMAGED).count()
-        == 7
-    )
+    damaged = StockItem.objects.filter(pk__in=[i.pk for i in items], status=StockStatus.DAMAGED)
+    assert damaged.count() == 7
 
     runner.run_job(job.pk)  # the reaper's (or broker's) second delivery
     job.refresh_from_db()
@@ -192,22 +189,20 @@ def test_cancel_before_start(clerk, make_items):
 
 def test_retry_failed_reruns_only_the_failed_objects(clerk, make_items):
     items = list(make_items(10))
-    with mock.patch(
-        "inventory.services.stock.stock_item_change_status", side_effect=_refuse_for(items[2].pk)
-    ):
-        job = status_job(clerk, {"ids": [i.pk for i in items]})
-        runner.run_job(job.pk)
+    send_to_customer(items[2])
+    job = status_job(clerk, {"ids": [i.pk for i in items]})
+    runner.run_job(job.pk)
     job.refresh_from_db()
+    assert job.failed == 1
+    StockItem.objects.filter(pk=items[2].pk).update(customer=None)  # the cause is fixed
     retry = runner.retry_failed(job, user=clerk)
     assert retry.total == 1
     runner.run_job(retry.pk)
     retry.refresh_from_db()
     assert (retry.status, retry.succeeded, retry.failed) == (Status.SUCCEEDED, 1, 0)
     assert list(retry.items.values_list("object_id", flat=True)) == [items[2].pk]
-    assert (
-        StockItem.objects.filter(pk__in=[i.pk for i in items], status=StockStatus.DAMAGED).count()
-        == 10
-    )
+    changed = StockItem.objects.filter(pk__in=[i.pk for i in items], status=StockStatus.DAMAGED)
+    assert changed.count() == 10
 
 
 def test_retry_is_refused_without_failures(clerk, make_items):
@@ -269,3 +264,48 @@ def test_objects_created_by_the_job_are_not_part_of_its_selection(clerk, make_it
     assert job.succeeded == 5
     assert StockItem.objects.filter(location=location).count() == 10  # 5 originals + 5 split off
     assert target.stock_items.count() == 0
+
+
+def test_bulk_and_per_object_paths_leave_the_same_records(clerk, make_items, monkeypatch, path):
+    """The bulk service writes what the one-item service writes (history, tracking)."""
+    if path == "each":
+        pytest.skip("compares both paths itself")
+    fast = list(make_items(3))
+    slow = list(make_items(3))
+    runner.run_job(status_job(clerk, {"ids": [i.pk for i in fast]}).pk)
+    monkeypatch.setattr(runner, "_process_batch", lambda *args, **kwargs: None)
+    runner.run_job(status_job(clerk, {"ids": [i.pk for i in slow]}).pk)
+
+    def records(item):
+        history = item.history.order_by("-history_id").first()
+        tracking = StockItemTracking.objects.get(item=item)
+        return (
+            StockItem.objects.get(pk=item.pk).status,
+            history.history_user_id,
+            history.history_change_reason.split(" (job #")[0],
+            history.status,
+            tracking.tracking_type,
+            tracking.user_id,
+            tracking.notes,
+            tracking.deltas,
+        )
+
+    assert records(fast[0]) == records(slow[0])
+
+
+def test_a_move_to_a_structural_location_is_refused_for_every_object(clerk, make_items):
+    items = list(make_items(3))
+    structural = factories.StockLocationFactory(name="Building", structural=True)
+    job = BackgroundJob.objects.create(
+        name="Move",
+        task_name="stockroom.run_bulk_job",
+        action="inventory.stockitem:move_stock",
+        params={"location": [str(structural.pk)], "quantity": [""], "notes": [""]},
+        selection={"ids": [i.pk for i in items]},
+        created_by=clerk,
+    )
+    runner.run_job(job.pk)
+    job.refresh_from_db()
+    assert (job.failed, job.status) == (3, Status.FAILED)
+    assert "structural" in job.items.first().message
+    assert not StockItem.objects.filter(location=structural).exists()
