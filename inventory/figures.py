@@ -12,6 +12,8 @@ the data generator) calls ``refresh_part_stock`` itself; ``refresh_part_stock()`
 arguments repairs every part.
 """
 
+import contextvars
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db.models import DecimalField, OuterRef, Subquery, Sum, Value
@@ -55,6 +57,34 @@ def refresh_part_stock(part_ids=None) -> None:
     parts.update(in_stock_total=in_stock_sum_expression())
 
 
+_deferred = contextvars.ContextVar("stockroom_figures_deferred", default=None)
+
+
+@contextmanager
+def deferred_refresh():
+    """Inside, item saves only note their parts; the figures are recomputed once at the end
+    (still inside the caller's transaction). For bulk work that saves many items of the same
+    part; nothing in the services reads ``in_stock_total`` in between."""
+    if _deferred.get() is not None:  # nested: the outer block refreshes
+        yield
+        return
+    pending: set = set()
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    refresh_part_stock(pending)
+
+
+def _refresh(part_ids) -> None:
+    pending = _deferred.get()
+    if pending is None:
+        refresh_part_stock(part_ids)
+    else:
+        pending.update(pk for pk in part_ids if pk is not None)
+
+
 def _remember_part(sender, instance, **kwargs):
     instance._figures_part_id = instance.__dict__.get("part_id")
 
@@ -63,12 +93,12 @@ def _item_saved(sender, instance, raw=False, **kwargs):
     if raw:  # loaddata: figures are refreshed once afterwards
         return
     previous = getattr(instance, "_figures_part_id", None)
-    refresh_part_stock({instance.part_id, previous})
+    _refresh({instance.part_id, previous})
     instance._figures_part_id = instance.part_id
 
 
 def _item_deleted(sender, instance, **kwargs):
-    refresh_part_stock({instance.part_id, getattr(instance, "_figures_part_id", None)})
+    _refresh({instance.part_id, getattr(instance, "_figures_part_id", None)})
 
 
 def connect() -> None:

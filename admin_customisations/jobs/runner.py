@@ -26,6 +26,7 @@ from admin_customisations.jobs.selection import (
     selected_queryset,
 )
 from admin_customisations.models import BackgroundJob, JobItem
+from inventory.figures import deferred_refresh
 
 log = logging.getLogger(__name__)
 Status = BackgroundJob.Status
@@ -180,9 +181,10 @@ def _run_chunk(job_id, model_admin, spec, request, queryset, data) -> bool:
         if spec.select_related:
             objects = objects.select_related(*spec.select_related)
         pending = [obj for obj in objects if obj.pk not in recorded]
-        items = _process_batch(job_id, pending, model_admin, spec, request, data)
-        if items is None:
-            items = [_process(job_id, obj, model_admin, spec, request, data) for obj in pending]
+        with deferred_refresh():  # part figures once per chunk, not once per object
+            items = _process_batch(job_id, pending, model_admin, spec, request, data)
+            if items is None:
+                items = [_process(job_id, obj, model_admin, spec, request, data) for obj in pending]
         JobItem.objects.bulk_create(items)
         counts = {o: sum(1 for i in items if i.outcome == o) for o in Outcome.values}
         BackgroundJob.objects.filter(pk=job_id).update(

@@ -309,3 +309,20 @@ def test_a_move_to_a_structural_location_is_refused_for_every_object(clerk, make
     assert (job.failed, job.status) == (3, Status.FAILED)
     assert "structural" in job.items.first().message
     assert not StockItem.objects.filter(location=structural).exists()
+
+
+def test_part_figures_are_right_after_a_job_that_refreshes_them_per_chunk(clerk, make_items):
+    items = list(make_items(10))  # 5 each
+    part = items[0].part
+    job = BackgroundJob.objects.create(
+        name="Add",
+        task_name="stockroom.run_bulk_job",
+        action="inventory.stockitem:add_stock",
+        params={"quantity": ["2"], "notes": [""]},
+        selection={"ids": [i.pk for i in items]},
+        created_by=clerk,
+    )
+    runner.run_job(job.pk)
+    part.refresh_from_db()
+    assert BackgroundJob.objects.get(pk=job.pk).succeeded == 10
+    assert part.in_stock_total == 70  # the figure agrees with the items
