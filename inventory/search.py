@@ -52,8 +52,18 @@ def lower_prefix_q(fields, term: str) -> Q:
     return q
 
 
+# at most this many parts matched by IPN prefix are passed to the stock query as a list
+IPN_PART_LIST_MAX = 1000
+
+
 def stock_item_search_q(term: str) -> Q:
-    """Exact serial, batch prefix or part IPN prefix (as typed or upper-cased)."""
+    """Exact serial, batch prefix or part IPN prefix (as typed or upper-cased).
+
+    The parts whose IPN matches are looked up first (one query on the part table's IPN index)
+    and passed as a list of ids: PostgreSQL can then combine the serial, batch and part_id
+    indexes (a bitmap OR) and estimate how many items match; with the part subquery inside
+    the OR it reads the stock table backwards from the newest item, which for a rare batch
+    code is every row. Above ``IPN_PART_LIST_MAX`` matching parts the subquery is used."""
     from inventory.models import Part
 
     term = term.strip()
@@ -66,4 +76,8 @@ def stock_item_search_q(term: str) -> Q:
     ipn = Q()
     for variant in variants:
         ipn |= prefix_q("ipn", variant)
-    return q | Q(part__in=Part.objects.filter(ipn).values("pk"))
+    parts = Part.objects.filter(ipn).order_by().values_list("pk", flat=True)
+    part_ids = list(parts[: IPN_PART_LIST_MAX + 1])
+    if len(part_ids) > IPN_PART_LIST_MAX:
+        return q | Q(part__in=parts)
+    return q | Q(part_id__in=part_ids) if part_ids else q

@@ -1,15 +1,24 @@
 """Stock item admin: list, filters, create-through-service, timeline, actions."""
 
+import functools
+
 from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import get_language
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.contrib.filters.admin import RadioFilter
 from unfold.decorators import display
+from unfold.utils import display_for_label
 
 from admin_customisations.actions import dry_run
 from admin_customisations.base import StockroomModelAdmin
-from admin_customisations.paginator import IndexOrderChangeList, LargeTablePaginator
+from admin_customisations.paginator import (
+    IndexOrderChangeList,
+    LargeTablePaginator,
+    action_checkbox_html,
+)
 from inventory.admin.filters import (
     ExpiredFilter,
     InStockFilter,
@@ -27,6 +36,14 @@ from inventory.search import stock_item_search_q
 from inventory.services.common import check_item_changeable, describe_state, fmt
 from inventory.services.stock import stock_item_create, stock_item_delete
 from inventory.services.stock_edits import EDITABLE_FIELDS, stock_item_update
+
+STATUS_LABELS = {status.label: colour for status, colour in STOCK_STATUS_COLOURS.items()}
+
+
+@functools.cache
+def status_badge_html(text: str, language: str):
+    return display_for_label(text, "–", STATUS_LABELS)
+
 
 CREATE_FIELDS = [
     "part",
@@ -244,6 +261,11 @@ class StockItemAdmin(StockroomModelAdmin):
         if len(created) > 1:
             self.message_user(request, f"Created {len(created)} serialized items.")
 
+    @display(description=UnfoldModelAdmin.action_checkbox.short_description)
+    def action_checkbox(self, item):
+        # unfold's, without rendering the checkbox template for every row
+        return action_checkbox_html(item.pk)
+
     # not sortable: ordering by a joined column sorts every row (filter by category or search)
     @display(description="part")
     def part_link(self, item):
@@ -257,13 +279,10 @@ class StockItemAdmin(StockroomModelAdmin):
     def location_path(self, item):
         return item.location.pathstring if item.location_id else "–"
 
-    @display(
-        description="status",
-        ordering="status",
-        label={v.label: c for v, c in STOCK_STATUS_COLOURS.items()},
-    )
+    @display(description="status", ordering="status")
     def status_badge(self, item):
-        return item.get_status_display()
+        # unfold's label badge (display(label=...)), rendered once per status and language
+        return status_badge_html(item.get_status_display(), get_language() or "")
 
     @display(description="where it went")
     def left_stock(self, item):

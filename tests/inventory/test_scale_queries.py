@@ -68,3 +68,35 @@ def test_change_page_queries_do_not_grow_with_data(admin_client):
     with CaptureQueriesContext(connection) as after:
         assert admin_client.get(url).status_code == 200
     assert len(after) == len(before)
+
+
+@pytest.mark.django_db
+def test_page_beyond_the_capped_count_is_a_full_page(admin_client, monkeypatch):
+    """LargeTablePaginator counts at most ``cap + 1`` rows; a page after the cap still shows a
+    whole page (and says there is more), the last page shows its rows and the exact total."""
+    from django.contrib import admin
+
+    from admin_customisations.paginator import CappedCount, LargeTablePaginator
+    from inventory.models import StockItem
+
+    monkeypatch.setattr(LargeTablePaginator, "cap", 4)
+    monkeypatch.setattr(admin.site._registry[StockItem], "list_per_page", 2)
+    site = StockLocationFactory(name="Site")
+    add_stock(9, site)  # 5 pages of 2 (the last has 1)
+
+    response = admin_client.get("/admin/inventory/stockitem/?p=4")  # items 7-8, cap is 4
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    assert len(cl.result_list) == 2
+    # a lower bound that offers the next page: "9+" (rows 1-6, this page and one more)
+    assert isinstance(cl.paginator.count, CappedCount) and cl.paginator.count == 9
+    assert cl.paginator.num_pages == 5
+
+    response = admin_client.get("/admin/inventory/stockitem/?p=5")
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    assert len(cl.result_list) == 1
+    assert cl.paginator.count == 9 and not isinstance(cl.paginator.count, CappedCount)
+
+    # past the end: the admin's usual redirect for an invalid page, no error
+    assert admin_client.get("/admin/inventory/stockitem/?p=6").status_code == 302
