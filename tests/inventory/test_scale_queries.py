@@ -100,3 +100,25 @@ def test_page_beyond_the_capped_count_is_a_full_page(admin_client, monkeypatch):
 
     # past the end: the admin's usual redirect for an invalid page, no error
     assert admin_client.get("/admin/inventory/stockitem/?p=6").status_code == 302
+
+
+@pytest.mark.parametrize("pk", [12, '<a"'])
+def test_row_checkbox_is_unfolds(pk):
+    """The stock list's row checkbox (rendered once, filled per row) is unfold's HTML."""
+    from django.contrib.admin import helpers
+    from unfold.admin import checkbox
+
+    from admin_customisations.paginator import action_checkbox_html
+
+    assert action_checkbox_html(pk) == checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(pk))
+
+
+@pytest.mark.django_db
+def test_rows_keep_checkbox_labels_and_badge(admin_client):
+    """With the headers computed once per page every row still gets its cells' labels."""
+    site = StockLocationFactory(name="Site")
+    add_stock(3, site)
+    html = admin_client.get("/admin/inventory/stockitem/").content.decode()
+    assert html.count('name="_selected_action"') == 3
+    assert html.count('data-label="status"') == 3
+    assert html.count(">OK<") + html.count("OK\n") >= 3
