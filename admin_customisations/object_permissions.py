@@ -13,7 +13,7 @@ builds).
 import dataclasses
 
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from guardian.admin import GuardedModelAdminMixin
 
 from admin_customisations.permissions import (
@@ -78,7 +78,10 @@ class ObjectRulesActionsMixin:
         declared = getattr(method, "allowed_permissions", None) or ("change",)
         if all(p == "view" or p.endswith(".view") for p in declared):
             return True
-        obj = self.model._default_manager.filter(pk=unquote(str(object_id))).first()
+        try:
+            obj = self.model._default_manager.filter(pk=unquote(str(object_id))).first()
+        except (TypeError, ValueError, ValidationError):
+            return True  # "abc" in the URL: the action's own view answers 404
         return obj is None or object_rules_allow(request.user, obj)
 
     def get_unfold_action(self, action):

@@ -18,6 +18,7 @@ methods delegate here, and so do the object-permission pages
 import functools
 
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import ValidationError
 
 ACTIONS = ("view", "add", "change", "delete")
 
@@ -88,7 +89,10 @@ def user_may(user, action: str, obj=None, *, model=None) -> bool:
     if obj is None or action == "add" or not has_object_rules(model):
         return True
     if not isinstance(obj, model):
-        obj = model._default_manager.filter(pk=obj).first()
+        try:
+            obj = model._default_manager.filter(pk=obj).first()
+        except (TypeError, ValueError, ValidationError):  # "abc" in the URL: not found
+            return True  # the view itself answers 404
         if obj is None:
             return True  # nothing to protect; the view itself answers "not found"
     return object_rules_allow(user, obj)

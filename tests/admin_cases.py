@@ -48,8 +48,12 @@ ADMIN_CASES: dict[str, AdminCase] = {
     "inventory.part": AdminCase(
         make=factories.PartFactory,
         list_text=lambda p: p.ipn,
-        # category filter choices, the page, BOM overview (fixed), 2 permission reads for non-superusers
-        max_changelist_queries=13,
+        # session + user + 2 permission reads, category filter choices, count, the page, the
+        # page's figures (allocated by builds / sales, in stock, on order) and the BOM overview
+        # of the page's assemblies: fixed, independent of page and data size
+        # (tests/inventory/test_scale_part_pages.py); over the 15 of issue #11 — see
+        # docs/performance.md "open items"
+        max_changelist_queries=18,
     ),
     "builds.bomitem": AdminCase(
         make=factories.BomItemFactory,
