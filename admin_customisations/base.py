@@ -11,6 +11,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from admin_customisations.history.admin import SafeHistoryAdminMixin
+from admin_customisations.jobs.exports import BackgroundExportMixin
 from admin_customisations.object_permissions import (
     ObjectPermissionsAdminMixin,
     ObjectRulesActionsMixin,
@@ -25,6 +26,7 @@ class StockroomModelAdmin(
     SafeHistoryAdminMixin,  # history version pages: revert needs change permission, via services
     SimpleHistoryAdmin,
     ObjectPermissionsAdminMixin,
+    BackgroundExportMixin,  # exports over BULK_JOB_THRESHOLD rows run as jobs
     ImportExportMixin,
     ModelAdmin,
 ):

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from admin_customisations.jobs.attribution import running_job
 from admin_customisations.jobs.bulk import Skip, chunk_size
+from admin_customisations.jobs.exports import EXPORT, run_export
 from admin_customisations.jobs.selection import (
     describe_selection,
     model_admin_for,
@@ -131,6 +132,10 @@ def run_job(job_id: int) -> None:
         attempts=F("attempts") + 1,
         heartbeat_at=now,
     )
+    if job.action.endswith(f":{EXPORT}"):
+        label = job.action.split(":", 1)[0]
+        run_export(BackgroundJob.objects.get(pk=job_id), model_admin_for(label))
+        return
     try:
         model_admin, spec = _spec_for(job)
     except LookupError as error:
