@@ -91,6 +91,7 @@ def form_action(
     one_at_a_time=False,
     select_related=(),
     each_batch=None,
+    pass_selection=False,
 ):
     """Build an admin action with an intermediate form.
 
@@ -115,6 +116,7 @@ def form_action(
             summary=summary,
             select_related=tuple(select_related),
             each_batch=each_batch,
+            pass_selection=pass_selection,
         )
         if each
         else None
@@ -122,9 +124,12 @@ def form_action(
 
     def apply_each(*, request, queryset, data):
         changed = skipped = 0
+        extra = {"selection": queryset} if spec.pass_selection else {}
         for obj in queryset.select_related(*spec.select_related).order_by("pk"):
+            if spec.pass_selection and not type(obj)._default_manager.filter(pk=obj.pk).exists():
+                continue  # taken in by an earlier object's step (e.g. merged into it)
             try:
-                each(obj, user=request.user, data=data)
+                each(obj, user=request.user, data=data, **extra)
                 changed += 1
             except Skip:
                 skipped += 1

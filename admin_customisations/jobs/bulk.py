@@ -31,6 +31,9 @@ class BulkSpec:
     # through a bulk service and returns {pk: (outcome, message)}, or None when it does not
     # apply to this form input (the runner then calls ``each`` per object).
     each_batch: Callable[..., Any] | None = None
+    # ``each`` also receives ``selection=`` (the whole selection as a queryset), for steps
+    # that act on a group of selected objects (merge the selected items of one part + place)
+    pass_selection: bool = False
 
 
 def job_threshold() -> int:

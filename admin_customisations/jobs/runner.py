@@ -147,6 +147,7 @@ def run_job(job_id: int) -> None:
         return
     request = request_as(user)
     queryset = selected_queryset(job, model_admin, user)
+    request._job_selection = queryset
     form = _bound_form(spec, job.params, queryset)
     if not form.is_valid():
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
@@ -244,7 +245,8 @@ def _process(job_id, obj, model_admin, spec, request, data) -> JobItem:
         if not getattr(model_admin, f"has_{spec.permission}_permission")(request, obj):
             raise PermissionDenied
         with transaction.atomic():
-            spec.each(obj, user=request.user, data=data)
+            extra = {"selection": request._job_selection} if spec.pass_selection else {}
+            spec.each(obj, user=request.user, data=data, **extra)
         item.outcome = Outcome.SUCCEEDED
     except Skip as skip:
         item.outcome, item.message = Outcome.SKIPPED, str(skip)

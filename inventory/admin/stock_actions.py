@@ -232,6 +232,24 @@ def move_batch(items, *, user, data):
     )
 
 
+class MergeGroupsForm(ActionForm):
+    notes = _notes()
+
+
+def merge_group_each(item, *, user, data, selection):
+    """Merge the selected items with ``item``'s part, location and status into the first one."""
+    group = list(
+        selection.filter(part_id=item.part_id, location_id=item.location_id, status=item.status)
+        .held()
+        .order_by("pk")
+    )
+    if not group or group[0].pk != item.pk:
+        raise Skip(f"{item} is merged with the first selected item of its group.")
+    if len(group) == 1:
+        raise Skip(f"{item} has no other selected item of the same part, place and status.")
+    services.stock_items_merge(items=group, location=None, user=user, notes=data["notes"])
+
+
 def delete_each(item, *, user, data):
     services.stock_item_delete(item=item, user=user, reason=data["notes"] or "Deleted")
 
@@ -322,6 +340,15 @@ STOCK_ACTIONS = [
         description="Merge into one item",
         form_class=MergeForm,
         apply=apply_merge,
+    ),
+    form_action(
+        name="merge_stock_groups",
+        description="Merge by part, location and status",
+        form_class=MergeGroupsForm,
+        each=merge_group_each,
+        summary=lambda n, d: f"Merged {n} group{'' if n == 1 else 's'} of stock items.",
+        pass_selection=True,
+        select_related=("part", "location"),
     ),
     form_action(
         name="serialize_stock",
