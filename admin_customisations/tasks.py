@@ -14,5 +14,6 @@ def health_check() -> dict:
         "checked_at": timezone.now().isoformat(),
     }
 
+
 # The job runner's tasks live with the runner; importing them here registers them with Celery.
 from admin_customisations.jobs.tasks import reap_jobs, run_bulk_job  # noqa: E402, F401
