@@ -140,26 +140,30 @@ def low_stock_condition() -> Q:
     return Q(minimum_stock__gt=0, in_stock_total__lt=F("minimum_stock"))
 
 
-def _subtree_counts(nodes, tree_model, direct_counts) -> None:
+def _subtree_counts(nodes, tree_model, direct_counts=None, *, stored_field=None) -> None:
     """Set ``subtree_count`` and ``child_count`` on ``nodes``: one query for the nodes of their
-    subtrees (tree_path prefix on its index, inventory.search), one grouped query
-    ``direct_counts(ids)`` for the members stored directly in each."""
+    subtrees (tree_path prefix on its index, inventory.search), then the members stored
+    directly in each, either read from that query (``stored_field``, a maintained counter)
+    or from one grouped query ``direct_counts(ids)``."""
     nodes = list(nodes)
     if not nodes:
         return
     condition = Q()
     for node in nodes:
         condition |= prefix_q("tree_path", node.tree_path)
-    below = list(
-        tree_model.objects.filter(condition).order_by().values_list("pk", "parent_id", "tree_path")
-    )
-    direct = direct_counts([pk for pk, _, _ in below])
+    below = tree_model.objects.filter(condition).order_by()
+    if stored_field:
+        rows = list(below.values_list("pk", "parent_id", "tree_path", stored_field))
+        direct = {pk: stored for pk, _, _, stored in rows}
+    else:
+        rows = list(below.values_list("pk", "parent_id", "tree_path"))
+        direct = direct_counts([row[0] for row in rows])
     children: dict[int, int] = {}
-    for _, parent_id, _ in below:
-        children[parent_id] = children.get(parent_id, 0) + 1
+    for row in rows:
+        children[row[1]] = children.get(row[1], 0) + 1
     for node in nodes:
         node.subtree_count = sum(
-            direct.get(pk, 0) for pk, _, path in below if path.startswith(node.tree_path)
+            direct.get(row[0], 0) for row in rows if row[2].startswith(node.tree_path)
         )
         node.child_count = children.get(node.pk, 0)
 
@@ -188,13 +192,10 @@ def annotate_category_counts(categories) -> None:
 
 def annotate_location_counts(locations) -> None:
     """Set ``item_count`` (stock items stored anywhere in the subtree, i.e. what the location
-    filter of the stock list shows) and ``child_count`` on the locations. Counted on the
-    stock item's location index alone: "in stock" would need every item row read."""
+    filter of the stock list shows) and ``child_count`` on the locations: the maintained
+    ``items_stored`` counters (inventory.figures) of the subtrees' locations summed, one
+    query on the tree_path index; no stock item row is read."""
     locations = list(locations)
-    _subtree_counts(
-        locations,
-        StockLocation,
-        lambda ids: _grouped_count(StockItem.objects.all(), "location_id", ids),
-    )
+    _subtree_counts(locations, StockLocation, stored_field="items_stored")
     for location in locations:
         location.item_count = location.subtree_count

@@ -26,7 +26,17 @@ class StockLocation(TreeNode):
         help_text="Stock here is held outside the company (e.g. at a subcontractor).",
     )
 
-    history = HistoricalRecords(excluded_fields=TREE_HISTORY_EXCLUDED)
+    # Maintained figure: stock items whose location is this one (not its sub-locations),
+    # recounted by inventory.figures whenever an item is saved or deleted, so the location
+    # list sums a subtree's counters instead of counting a million item rows.
+    items_stored = models.PositiveIntegerField(
+        "items stored here",
+        default=0,
+        editable=False,
+        help_text="Stock items stored directly in this location (kept up to date by the stock services).",
+    )
+
+    history = HistoricalRecords(excluded_fields=[*TREE_HISTORY_EXCLUDED, "items_stored"])
 
     class Meta(TreeNode.Meta):
         verbose_name = "stock location"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from inventory.choices import StockHistoryCode
-from inventory.figures import refresh_part_stock
+from inventory.figures import refresh_item_figures
 from inventory.models import StockItem, StockItemTracking
 from inventory.permissions import OwnershipRules, check_stock_ownership, ownership_enabled
 from inventory.services.common import check_item_changeable, with_reason_suffix
@@ -59,7 +59,7 @@ def _write(items, fields, *, user, reason, tracking):
         default_change_reason=with_reason_suffix(reason),
     )
     StockItemTracking.objects.bulk_create(tracking, batch_size=500)
-    refresh_part_stock({item.part_id for item in items})
+    refresh_item_figures(items)
 
 
 def _tracking(item, code, user, notes, **deltas):

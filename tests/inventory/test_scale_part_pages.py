@@ -1,7 +1,8 @@
 """Part, category and location pages at scale (issue 11).
 
 Query counts are equal at two data sizes (no N+1, no per-row query), and the maintained
-figure ``Part.in_stock_total`` stays right under every stock service (inventory.figures).
+figures ``Part.in_stock_total`` and ``StockLocation.items_stored`` stay right under every
+stock service (inventory.figures).
 """
 
 from decimal import Decimal
@@ -15,8 +16,8 @@ from builds.services.build import build_order_complete, build_order_create
 from builds.services.build_outputs import build_output_complete, build_output_create
 from builds.services.build_stock import build_allocate
 from inventory.choices import StockStatus
-from inventory.figures import refresh_part_stock
-from inventory.models import Part, StockItem
+from inventory.figures import deferred_refresh, refresh_location_counts, refresh_part_stock
+from inventory.models import Part, StockItem, StockLocation
 from inventory.selectors import annotate_part_figures, parts_with_stock
 from inventory.services import stock as stock_services
 from orders.services import purchase as purchase_services
@@ -35,9 +36,15 @@ def recomputed(part) -> Decimal:
     return total or Decimal(0)
 
 
+def stored(location) -> int:
+    return StockLocation.objects.values_list("items_stored", flat=True).get(pk=location.pk)
+
+
 def assert_figures_right():
     for part in Part.objects.all():
         assert figure(part) == recomputed(part), part
+    for location in StockLocation.objects.all():
+        assert stored(location) == StockItem.objects.filter(location=location).count(), location
 
 
 # ---------------------------------------------------------------- query counts
@@ -322,3 +329,63 @@ def test_refresh_repairs_figures_written_around_save(part, location):
     assert figure(part) == 0
     refresh_part_stock()
     assert figure(part) == 4
+
+
+# ---------------------------------------------------------------- the location counter
+
+
+def test_move_split_and_delete_keep_both_locations_counters_right(item, user, location):
+    assert stored(location) == 1
+    bin_ = factories.StockLocationFactory(name="Bin")
+    stock_services.stock_item_move(item=item, location=bin_, quantity=3, user=user)
+    assert (stored(location), stored(bin_)) == (1, 1)
+    stock_services.stock_item_move(item=StockItem.objects.get(pk=item.pk), location=bin_, user=user)
+    assert stored(location) == 0
+    assert_figures_right()
+    for moved in StockItem.objects.filter(location=bin_):
+        stock_services.stock_item_delete(item=moved, user=user)
+    assert stored(bin_) == 0
+    assert_figures_right()
+
+
+def test_bulk_move_keeps_both_locations_counters_right(part, location, user):
+    from inventory.services.stock_bulk import stock_items_move
+
+    items = [
+        stock_services.stock_item_create(part=part, quantity=2, location=location, user=user)[0]
+        for _ in range(3)
+    ]
+    bin_ = factories.StockLocationFactory(name="Bin")
+    stock_items_move(
+        items=StockItem.objects.filter(pk__in=[i.pk for i in items]), location=bin_, user=user
+    )
+    assert (stored(location), stored(bin_)) == (0, 3)
+    assert_figures_right()
+
+
+def test_deferred_refresh_counts_locations_once_at_the_end(part, location, user):
+    with deferred_refresh():
+        stock_services.stock_item_create(part=part, quantity=1, location=location, user=user)
+        stock_services.stock_item_create(part=part, quantity=1, location=location, user=user)
+        assert stored(location) == 0  # not yet
+    assert stored(location) == 2
+    assert_figures_right()
+
+
+def test_location_list_counts_come_from_the_counters(admin_client_root, part):
+    root = factories.StockLocationFactory(name="Root")
+    child = factories.StockLocationFactory(name="Child", parent=root)
+    StockItem.objects.bulk_create(
+        [StockItem(part=part, location=loc, quantity=1) for loc in (root, child, child)]
+    )
+    refresh_location_counts()  # bulk_create bypasses save(): the repair path
+    response = admin_client_root.get("/admin/inventory/stocklocation/")
+    counts = {loc.name: loc.item_count for loc in response.context["cl"].result_list}
+    assert counts["Root"] == 3 and counts["Child"] == 2
+
+
+def test_refresh_repairs_location_counters_written_around_save(part, location):
+    StockItem.objects.bulk_create([StockItem(part=part, location=location, quantity=4)])
+    assert stored(location) == 0
+    refresh_location_counts([location.pk])
+    assert stored(location) == 1
