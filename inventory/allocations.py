@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.apps import apps
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 QUANTITY = DecimalField(max_digits=20, decimal_places=5)
@@ -104,37 +104,33 @@ def allocated_by_item(item_ids, *, exclude: tuple = ()) -> dict[int, Decimal]:
 
 
 def allocated_by_part(part_ids) -> dict[int, Decimal]:
-    """{part id: allocated quantity of its in-stock items}.
+    """{part id: allocated quantity of its in-stock items}, in one query.
 
     Driven from the allocation rows (few: only those still holding stock), not from the
-    parts' stock: per source one grouped query of the holding rows by item, then one query
-    keeping the items that are in stock. The cost follows the allocations of these parts,
+    parts' stock: per source the holding rows of these parts whose item is in stock (an
+    ``EXISTS`` on the item's primary key, ``StockItemQuerySet.in_stock``) summed by part,
+    the sources joined by ``UNION ALL``. The cost follows the allocations of these parts,
     never their stock (a deep BOM's thousands of parts own tens of thousands of items).
     """
     from inventory.models import StockItem
 
     part_ids = list(part_ids)
-    if not part_ids:
+    sources = allocation_sources()
+    if not part_ids or not sources:
         return {}
-    held: list[tuple[int, int, Decimal]] = []  # (item id, part id, quantity)
-    for source in allocation_sources():
-        held += (
-            source.rows()
-            .filter(**{f"{source.item_field}__part__in": part_ids})
-            .order_by()
-            .values_list(source.item_field, f"{source.item_field}__part")
-            .annotate(t=Sum(source.quantity_field))
+    grouped = [
+        source.rows()
+        .filter(
+            Exists(StockItem.objects.in_stock().filter(pk=OuterRef(source.item_field))),
+            **{f"{source.item_field}__part__in": part_ids},
         )
-    item_ids = list({item_id for item_id, _, _ in held})
-    in_stock: set[int] = set()
-    for start in range(0, len(item_ids), 500):
-        in_stock.update(
-            StockItem.objects.in_stock()
-            .filter(pk__in=item_ids[start : start + 500])
-            .values_list("pk", flat=True)
-        )
+        .order_by()
+        .values_list(f"{source.item_field}__part")
+        .annotate(t=Sum(source.quantity_field, output_field=QUANTITY))
+        for source in sources
+    ]
+    rows = grouped[0].union(*grouped[1:], all=True) if len(grouped) > 1 else grouped[0]
     totals: dict[int, Decimal] = {}
-    for item_id, part_id, total in held:
-        if item_id in in_stock:
-            totals[part_id] = totals.get(part_id, Decimal(0)) + total
+    for part_id, total in rows:
+        totals[part_id] = totals.get(part_id, Decimal(0)) + total
     return totals

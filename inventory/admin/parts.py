@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ORDER_VAR
 from django.db.models import Count, Sum
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -16,6 +17,7 @@ from unfold.decorators import display
 from admin_customisations.actions import dry_run
 from admin_customisations.base import StockroomModelAdmin
 from admin_customisations.memo import cached_per_object
+from admin_customisations.paginator import IndexOrderChangeList
 from builds.admin.bom_part import (
     PART_BOM_ACTIONS,
     BomItemInline,
@@ -73,6 +75,38 @@ class PartAdminForm(forms.ModelForm):
             probe.trackable = True
             dry_run(self, lambda: bom_propagate_trackable(part=probe, user=None))
         return data
+
+
+# sortable columns indexed as (column, -id) (Part.Meta.indexes): ties newest first when
+# the column ascends, so the index is read forwards for one direction, backwards for the other
+DESCENDING_ID_INDEXED = {"revision", "active", "in_stock_total"}
+
+
+class PartChangeList(IndexOrderChangeList):
+    """A clicked column replaces the default ordering instead of being followed by it.
+
+    Django orders a click on "revision" by ``revision, name, revision, pk`` (the clicked
+    column, then the queryset's default ``name, revision, pk``): the ``(revision, -id)``
+    index serves the first column only and every part sharing a revision (nearly all) is
+    sorted. Here it is ``revision, -pk`` (``-revision, pk``), the index read forwards or
+    backwards; a click on name keeps ``name, revision, pk`` in the clicked direction
+    (part_list_order_idx), any other column gets IndexOrderChangeList's tie-breaker."""
+
+    def get_ordering(self, request, queryset):
+        if ORDER_VAR not in self.params:
+            return super().get_ordering(request, queryset)
+        ordering = super().get_ordering(request, queryset.order_by())
+        core = [field for field in ordering if field not in ("pk", "-pk")]
+        if len(core) != 1 or not isinstance(core[0], str):
+            return ordering
+        column = core[0].removeprefix("-")
+        descending = core[0].startswith("-")
+        default = list(self.model_admin.ordering)
+        if column == default[0]:
+            return [f"-{field}" if descending else field for field in default]
+        if column in DESCENDING_ID_INDEXED:
+            return [core[0], "pk" if descending else "-pk"]
+        return ordering
 
 
 @admin.register(Part)
@@ -184,6 +218,9 @@ class PartAdmin(StockroomModelAdmin):
             for inline in super().get_inline_instances(request, obj)
             if not isinstance(inline, BomItemInline) or (obj is not None and obj.assembly)
         ]
+
+    def get_changelist(self, request, **kwargs):
+        return PartChangeList
 
     def get_changelist_instance(self, request):
         # Figures only for the rows on the page, a fixed number of grouped queries (the

@@ -97,3 +97,20 @@ def test_can_build_subtracts_stock_allocated_to_sales_orders():
     assert can_build(assembly) == 50
     build_allocation(item, Decimal(200))
     assert can_build(assembly) == 30
+
+
+def test_allocated_by_part_reads_every_source_in_one_query(stock, django_assert_num_queries):
+    part, item = stock
+    other = factories.PartFactory(salable=True)
+    other_item = factories.StockItemFactory(part=other, quantity=Decimal(50))
+    lost = factories.StockItemFactory(part=part, quantity=Decimal(4), status=StockStatus.LOST)
+    build_allocation(item, Decimal(10))
+    sales_allocation(item, Decimal(5))
+    build_allocation(lost, Decimal(4))  # not in stock: not counted
+    sales_allocation(other_item, Decimal(6))
+    unallocated = factories.PartFactory()
+    with django_assert_num_queries(1):
+        totals = allocated_by_part([part.pk, other.pk, unallocated.pk])
+    assert totals == {part.pk: Decimal(15), other.pk: Decimal(6)}
+    expected = {p.pk: p.allocated for p in parts_with_stock() if p.allocated}
+    assert totals == expected

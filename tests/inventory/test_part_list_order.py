@@ -1,0 +1,114 @@
+"""Every sortable column of the part list is served by one index read in either direction:
+the clicked column and a primary-key tie-breaker only (not followed by the default
+``name, revision, pk``, which made the database sort every part sharing a revision), in
+the direction its ``(column, id)`` / ``(column, -id)`` index is stored (Part.Meta.indexes,
+inventory/admin/parts.py ``PartChangeList``). Timings at scale: docs/performance.md."""
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+
+from inventory.models import Part
+from tests.factories import PartFactory
+
+pytestmark = pytest.mark.django_db
+
+PART = "inventory_part"
+
+
+class Recorder:
+    def __init__(self):
+        self.queries = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.queries.append((sql, params))
+        return execute(sql, params, many, context)
+
+
+def page_query(client, url):
+    """(sql, params) of the list's page: the SELECT of parts with an ORDER BY and LIMIT."""
+    recorder = Recorder()
+    with connection.execute_wrapper(recorder):
+        response = client.get(url)
+    assert response.status_code == 200, url
+    pages = [
+        (sql, params)
+        for sql, params in recorder.queries
+        if re.match(rf'\s*SELECT "{PART}"\."id"', sql) and "ORDER BY" in sql and "LIMIT" in sql
+    ]
+    assert len(pages) == 1, url
+    return pages[0]
+
+
+def order_by(sql) -> str:
+    return sql.split("ORDER BY", 1)[1].split("LIMIT", 1)[0].strip()
+
+
+def plan(sql, params) -> list[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            return [row[-1] for row in cursor.fetchall()]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def sorts(lines) -> list[str]:
+    if connection.vendor == "sqlite":
+        return [line for line in lines if "TEMP B-TREE" in line]
+    return [line for line in lines if re.search(r"\bSort\b", line) or "Seq Scan" in line]
+
+
+@pytest.fixture
+def parts(monkeypatch):
+    # more rows than a page, so the list is paginated (LIMIT) as it is at scale
+    monkeypatch.setattr(admin.site._registry[Part], "list_per_page", 2)
+    for n in range(5):
+        PartFactory(name=f"Part {n % 2}", ipn=f"P-{n}", revision="A" if n % 3 else "")
+
+
+# o=<column index in list_display>: ipn 1, name 2, revision 3, in stock 6, active 10
+ORDERS = {
+    "1": '"inventory_part"."ipn" ASC, "inventory_part"."id" ASC',
+    "-1": '"inventory_part"."ipn" DESC, "inventory_part"."id" DESC',
+    "2": '"inventory_part"."name" ASC, "inventory_part"."revision" ASC, "inventory_part"."id" ASC',
+    "-2": (
+        '"inventory_part"."name" DESC, "inventory_part"."revision" DESC, "inventory_part"."id" DESC'
+    ),
+    "3": '"inventory_part"."revision" ASC, "inventory_part"."id" DESC',
+    "-3": '"inventory_part"."revision" DESC, "inventory_part"."id" ASC',
+    "6": '"inventory_part"."in_stock_total" ASC, "inventory_part"."id" DESC',
+    "-6": '"inventory_part"."in_stock_total" DESC, "inventory_part"."id" ASC',
+    "10": '"inventory_part"."active" ASC, "inventory_part"."id" DESC',
+    "-10": '"inventory_part"."active" DESC, "inventory_part"."id" ASC',
+}
+
+
+@pytest.mark.parametrize("column", ORDERS)
+def test_each_sort_is_one_index_read(admin_client, parts, column):
+    sql, params = page_query(admin_client, f"/admin/inventory/part/?o={column}")
+    assert order_by(sql) == ORDERS[column]
+    assert not sorts(plan(sql, params)), plan(sql, params)
+
+
+def test_default_order_is_the_list_index(admin_client, parts):
+    sql, params = page_query(admin_client, "/admin/inventory/part/")
+    assert not sorts(plan(sql, params)), plan(sql, params)
+    names = [
+        (p.name, p.revision, p.pk) for p in Part.objects.order_by("name", "revision", "pk")[:2]
+    ]
+    response = admin_client.get("/admin/inventory/part/")
+    shown = [p.pk for p in response.context["cl"].result_list]
+    assert shown == [pk for _, _, pk in names]
+
+
+def test_a_sorted_list_pages_without_repeating_or_losing_rows(admin_client, parts):
+    seen = []
+    for page in (1, 2, 3):
+        response = admin_client.get(f"/admin/inventory/part/?o=3&p={page}")
+        seen += [p.pk for p in response.context["cl"].result_list]
+    assert sorted(seen) == sorted(Part.objects.values_list("pk", flat=True))
