@@ -39,7 +39,11 @@ from inventory.services.common import fmt
 
 BOM_PREFIX = "bom_items"  # the inline formset's prefix (BomItem.part's related name)
 _BOM_ROW_FIELD = re.compile(rf"^{BOM_PREFIX}-\d+-(sub_part|quantity)$")
-ROW_LIMIT = 1000  # explosion rows shown on the BOM page (the roll-up always covers all)
+# The BOM page shows the explosion and the roll-up of leaf parts a page at a time (the
+# figures above them, totals and can-build, always cover the whole BOM): rendering thousands
+# of rows, and the available stock of thousands of leaves, was the page's whole cost.
+EXPLOSION_PAGE_SIZE = 200
+LEAF_PAGE_SIZE = 100
 WHERE_USED_LIMIT = 10
 
 
@@ -199,6 +203,34 @@ def _flags(row) -> list[str]:
     return flags
 
 
+def _page(request, param: str, items: list, size: int) -> dict:
+    """One page of ``items`` (``?<param>=N``, 1-based; out-of-range numbers clamp) with
+    links to the neighbouring pages that keep the other query parameters."""
+    count = len(items)
+    pages = max((count + size - 1) // size, 1)
+    try:
+        number = min(max(int(request.GET.get(param, "1")), 1), pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * size
+
+    def link(n):
+        query = request.GET.copy()
+        query[param] = str(n)
+        return f"?{query.urlencode()}"
+
+    return {
+        "items": items[start : start + size],
+        "number": number,
+        "pages": pages,
+        "first": start + 1 if count else 0,
+        "last": min(start + size, count),
+        "count": count,
+        "previous_url": link(number - 1) if number > 1 else None,
+        "next_url": link(number + 1) if number < pages else None,
+    }
+
+
 def bom_page(model_admin, request, object_id):
     """``/admin/inventory/part/<id>/bom/``: validation state, can-build, the exploded
     multi-level BOM for a quantity, the roll-up of leaf parts, and "Validate BOM"."""
@@ -221,30 +253,34 @@ def bom_page(model_admin, request, object_id):
     quantity, problem = _explosion_quantity(request)
     if problem:
         model_admin.message_user(request, problem, messages.WARNING)
-    explosion = explode_bom(part, quantity)
+    explosion = explode_bom(part, quantity, light=True)
     overview = bom_overview([part])[part.pk]
-    available = available_quantities([leaf.part.pk for leaf in explosion.leaves])
+    # one reverse() for every row's link (reverse per row was a tenth of the page)
+    part_url = reverse("admin:inventory_part_change", args=["__pk__"])
+    row_page = _page(request, "rows", explosion.rows, EXPLOSION_PAGE_SIZE)
     rows = [
         {
             "level": row.level,
             "indent": f"{(row.level - 1) * 1.5:g}",
             "part": row.part,
-            "url": reverse("admin:inventory_part_change", args=[row.part.pk]),
+            "url": part_url.replace("__pk__", str(row.part.pk)),
             "reference": row.bom_item.reference,
             "quantity_per": fmt(row.quantity_per),
             "quantity": fmt(row.quantity),
             "expanded": row.expanded,
             "flags": _flags(row),
         }
-        for row in explosion.rows[:ROW_LIMIT]
+        for row in row_page["items"]
     ]
+    leaf_page = _page(request, "leaves", explosion.leaves, LEAF_PAGE_SIZE)
+    available = available_quantities([leaf.part.pk for leaf in leaf_page["items"]])
     leaves = []
-    for leaf in explosion.leaves:
+    for leaf in leaf_page["items"]:
         has = available.get(leaf.part.pk, Decimal(0))
         leaves.append(
             {
                 "part": leaf.part,
-                "url": reverse("admin:inventory_part_change", args=[leaf.part.pk]),
+                "url": part_url.replace("__pk__", str(leaf.part.pk)),
                 "quantity": fmt(leaf.quantity),
                 "available": fmt(has),
                 "short": fmt(max(leaf.quantity - has, Decimal(0))),
@@ -266,10 +302,11 @@ def bom_page(model_admin, request, object_id):
         "overview": overview,
         "quantity": fmt(quantity),
         "rows": rows,
-        "hidden_rows": max(len(explosion.rows) - ROW_LIMIT, 0),
+        "row_page": row_page,
         "row_count": len(explosion.rows),
         "depth": explosion.depth,
         "leaves": leaves,
+        "leaf_page": leaf_page,
         "can_validate": can_validate,
         "change_url": reverse("admin:inventory_part_change", args=[part.pk]),
         "bom_lines_url": bom_lines_url(part),

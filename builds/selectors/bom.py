@@ -64,6 +64,20 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # BOM lines
 
+# What an explosion reads of its lines and parts (walking, quantities, flags, names).
+LIGHT_LINE_FIELDS = (
+    "part",
+    "sub_part",
+    "quantity",
+    "reference",
+    "overage",
+    "optional",
+    "consumable",
+    "allow_variants",
+    "inherited",
+)
+LIGHT_PART_FIELDS = ("name", "ipn", "revision", "assembly", "trackable", "variant_of")
+
 
 def bom_lines(part):
     """The part's BOM: its own lines plus the ``inherited`` lines of its templates (R18)."""
@@ -75,12 +89,17 @@ def bom_lines(part):
     )
 
 
-def _effective_lines(parts, cache: dict | None = None) -> dict[int, list[BomItem]]:
+def _effective_lines(
+    parts, cache: dict | None = None, *, light: bool = False
+) -> dict[int, list[BomItem]]:
     """BOM lines of many assemblies, with ``part`` and ``sub_part`` attached.
 
     One query for their own lines, one for inherited lines of their templates (only when
     they have templates), one for the parts not in ``cache`` yet: each part is loaded once
     however many lines use it (``cache`` carries them from one BOM level to the next).
+    ``light``: lines and parts carry only ``LIGHT_LINE_FIELDS`` / ``LIGHT_PART_FIELDS``
+    (other fields load on access, one query each: for big explosions that only walk and
+    show the tree).
     """
     ids, known = ids_with_parents(parts)
     cache = {} if cache is None else cache
@@ -91,13 +110,16 @@ def _effective_lines(parts, cache: dict | None = None) -> dict[int, list[BomItem
     loaded: dict[int, BomItem] = {}
     queries = [(chunk, {}) for chunk in id_chunks(ids)]
     queries += [(chunk, {"inherited": True}) for chunk in id_chunks(templates - set(ids))]
+    lines_qs, parts_qs = BomItem.objects.order_by(), Part.objects.order_by()
+    if light:
+        lines_qs, parts_qs = lines_qs.only(*LIGHT_LINE_FIELDS), parts_qs.only(*LIGHT_PART_FIELDS)
     for chunk, extra in queries:
-        for line in BomItem.objects.filter(part_id__in=chunk, **extra).order_by():
+        for line in lines_qs.filter(part_id__in=chunk, **extra):
             loaded.setdefault(line.pk, line)
     missing = {pk for line in loaded.values() for pk in (line.part_id, line.sub_part_id)}
     missing -= set(cache)
     for chunk in id_chunks(missing):  # (not in_bulk: it splits lists into 999s on SQLite)
-        cache.update((p.pk, p) for p in Part.objects.filter(pk__in=chunk).order_by())
+        cache.update((p.pk, p) for p in parts_qs.filter(pk__in=chunk))
     for line in loaded.values():
         line.part = cache[line.part_id]
         line.sub_part = cache[line.sub_part_id]
@@ -348,20 +370,22 @@ class Explosion:
         return max((row.level for row in self.rows), default=0)
 
 
-def explode_bom(part, quantity=1, *, max_depth: int = 100) -> Explosion:
+def explode_bom(part, quantity=1, *, max_depth: int = 100, light: bool = False) -> Explosion:
     """The multi-level BOM of ``quantity`` × ``part``.
 
     Rows come in tree order (each sub-assembly followed by its own lines); every row's
     quantity is ``required_quantity`` of its line for the quantity of the assembly above
     it, so overages apply at every level. Leaves (parts without a BOM) are rolled up per
     part, separately for optional and consumable uses. Queries: one or two per BOM level.
+    ``light``: the rows' lines and parts carry only the fields an explosion reads (see
+    ``_effective_lines``), a third of the time for thousands of rows.
     """
     quantity = Decimal(str(quantity))
     lines_of: dict[int, list[BomItem]] = {}
     cache: dict[int, Part] = {}
     frontier = [part]
     while frontier:
-        loaded = _effective_lines(frontier, cache)
+        loaded = _effective_lines(frontier, cache, light=light)
         lines_of.update(loaded)
         following = {}
         for lines in loaded.values():

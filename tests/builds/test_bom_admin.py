@@ -504,3 +504,36 @@ def test_line_validated_flag_shows_after_validation(admin_client_root, board):
     bom_validate(part=board, user=None)
     response = admin_client_root.get(f"{LINE_URL}?validated__exact=1")
     assert list(response.context["cl"].result_list) == [board.bom_items.get()]
+
+
+def test_bom_page_shows_explosion_and_leaves_a_page_at_a_time(
+    admin_client_root, product, monkeypatch
+):
+    from builds.admin import bom_part
+
+    monkeypatch.setattr(bom_part, "EXPLOSION_PAGE_SIZE", 2)
+    monkeypatch.setattr(bom_part, "LEAF_PAGE_SIZE", 1)
+    response = admin_client_root.get(bom_url(product) + "?quantity=2&rows=2&leaves=2")
+    content = response.content.decode()
+    # the headings still count the whole BOM; the tables show the requested pages
+    assert "Multi-level BOM for 2 × Product: 3 rows, 2 levels" in content
+    assert "2 leaf parts" in content
+    assert [r["part"].name for r in response.context["rows"]] == ["Screw"]
+    leaves = [(leaf["part"].name, leaf["short"]) for leaf in response.context["leaves"]]
+    assert leaves == [("Screw", "8")]
+    assert "Rows 3–3 of 3 (page 2 of 2)" in content
+    assert "Leaf parts 2–2 of 2 (page 2 of 2)" in content
+    # the links keep the quantity and the other table's page
+    assert 'href="?quantity=2&amp;rows=1&amp;leaves=2#bom-explosion"' in content
+    assert 'href="?quantity=2&amp;rows=2&amp;leaves=1#bom-leaves"' in content
+
+
+@pytest.mark.parametrize("number", ["0", "99", "x"])
+def test_bom_page_number_out_of_range_shows_a_page(admin_client_root, product, monkeypatch, number):
+    from builds.admin import bom_part
+
+    monkeypatch.setattr(bom_part, "LEAF_PAGE_SIZE", 1)
+    response = admin_client_root.get(bom_url(product) + f"?leaves={number}")
+    assert response.status_code == 200
+    expected = "Screw" if number == "99" else "Resistor"
+    assert [leaf["part"].name for leaf in response.context["leaves"]] == [expected]

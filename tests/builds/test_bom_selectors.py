@@ -386,3 +386,23 @@ def test_quantities_are_decimals():
     line(board, resistor, "0.25")
     explosion = explode_bom(board, 3)
     assert explosion.leaves[0].quantity == Decimal("0.75")
+
+
+def test_light_explosion_equals_the_full_one_without_extra_queries(product):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def shown(explosion):
+        rows = [
+            (r.level, str(r.part), r.bom_item.reference, r.quantity, r.optional, r.consumable)
+            for r in explosion.rows
+        ]
+        leaves = [(str(leaf.part), leaf.quantity, leaf.lines) for leaf in explosion.leaves]
+        return rows, leaves
+
+    with CaptureQueriesContext(connection) as full_queries:
+        full = shown(explode_bom(product, 2))
+    with CaptureQueriesContext(connection) as light_queries:
+        light = shown(explode_bom(product, 2, light=True))  # what the BOM page reads
+    assert light == full
+    assert len(light_queries) == len(full_queries)  # no deferred field loaded per row
