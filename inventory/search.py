@@ -10,10 +10,20 @@ B-tree serves it (the LIKE is kept to make the match exact whatever the collatio
 Stock item search (the stock changelist's box and the "installed in" autocomplete): the
 term is matched as the exact serial number, a batch code prefix or a part IPN prefix, each
 as typed and in upper case. Substring search (``LIKE '%x%'``) reads every row and is not used.
+
+Part list search (``part_search_q``): IPN prefix ignoring case, or every word of the term as a
+word prefix of the part's name, description or keywords (full text): PostgreSQL
+``to_tsvector('simple', ...) @@ to_tsquery`` on ``part_text_search_idx`` (GIN), SQLite the FTS5
+table ``inventory_part_fts`` kept in sync by triggers (migration 0010). Only runs of letters
+and digits from the user's term reach either query syntax, so quotes, ``*``, ``-``, ``:`` or
+``NEAR`` are never interpreted.
 """
 
+import re
+
 from django.db import connection
-from django.db.models import Q, Value
+from django.db.models import BooleanField, Q, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.db.models.lookups import GreaterThanOrEqual, LessThan, StartsWith
 
@@ -81,3 +91,99 @@ def stock_item_search_q(term: str) -> Q:
     if len(part_ids) > IPN_PART_LIST_MAX:
         return q | Q(part__in=parts)
     return q | Q(part_id__in=part_ids) if part_ids else q
+
+
+# the words of a search term, as both full-text engines split them (letters and digits)
+_WORD = re.compile(r"[^\W_]+")
+# words of a term used at most (a longer paste still searches, on its first words)
+SEARCH_WORDS_MAX = 8
+
+
+def search_words(term: str) -> list[str]:
+    """The term's words, lower-cased, at most ``SEARCH_WORDS_MAX``, nothing else of it."""
+    return _WORD.findall(term.lower())[:SEARCH_WORDS_MAX]
+
+
+def part_text_sql(term: str) -> tuple[str, list] | None:
+    """``SELECT`` of the ids of the parts whose name, description or keywords contain a word
+    starting with each word of ``term`` (all of them, any order), served by the full-text
+    index; ``None`` on a database without one."""
+    words = search_words(term)
+    if not words:
+        return "SELECT id FROM inventory_part WHERE 1 = 0", []
+    if connection.vendor == "sqlite":
+        match = " ".join(f'"{word}"*' for word in words)
+        return "SELECT rowid FROM inventory_part_fts WHERE inventory_part_fts MATCH %s", [match]
+    if connection.vendor == "postgresql":
+        query = " & ".join(f"{word}:*" for word in words)
+        sql = (
+            "SELECT id FROM inventory_part WHERE to_tsvector('simple'::regconfig, "
+            "name || ' ' || description || ' ' || keywords) "
+            "@@ to_tsquery('simple'::regconfig, %s)"
+        )
+        return sql, [query]
+    return None
+
+
+def part_text_q(term: str) -> Q:
+    """The parts ``part_text_sql`` selects (other databases: each word anywhere in the three
+    columns, no index)."""
+    found = part_text_sql(term)
+    if found is not None:
+        return Q(pk__in=RawSQL(*found))
+    q = Q()
+    for word in search_words(term):
+        q &= Q(name__icontains=word) | Q(description__icontains=word) | Q(keywords__icontains=word)
+    return q
+
+
+def part_search_q(term: str) -> Q:
+    """The part list's search: IPN prefix ignoring case, or the words of the term (full text
+    on name, description and keywords).
+
+    One ``id IN (... UNION ...)``: each half is read from its own index (lower(ipn), full
+    text); ``ipn_condition OR id IN (full-text subquery)`` made PostgreSQL scan the whole part
+    table testing both on every row."""
+    from inventory.models import Part
+
+    term = term.replace("\x00", "").strip()  # PostgreSQL refuses NUL in a string
+    if not term:
+        return Q()
+    ipn = Part.objects.filter(lower_prefix_q(["ipn"], term)).order_by().values("pk")
+    text = part_text_sql(term)
+    if text is None:
+        return Q(pk__in=ipn) | part_text_q(term)
+    ipn_sql, ipn_params = ipn.query.sql_with_params()
+    return part_ids_q(f"{ipn_sql} UNION {text[0]}", [*ipn_params, *text[1]])
+
+
+def part_autocomplete_q(term: str) -> Q:
+    """The part autocomplete: IPN or name starts with ``term`` ignoring case (their lower()
+    indexes), the matching ids found first (``part_ids_q``)."""
+    from inventory.models import Part
+
+    term = term.replace("\x00", "").strip()
+    if not term:
+        return Q()
+    q = lower_prefix_q(["ipn", "name"], term)
+    if connection.vendor != "postgresql":
+        return q
+    return part_ids_q(*Part.objects.filter(q).order_by().values("pk").query.sql_with_params())
+
+
+def part_ids_q(sql: str, params) -> Q:
+    """Parts whose id is among those ``sql`` selects.
+
+    PostgreSQL: ``id = ANY(ARRAY(sql))``, so the ids are collected once from the search
+    indexes and the rows fetched by primary key. With ``id IN (sql)`` plus the list's ``ORDER
+    BY name LIMIT n`` it either walked the name-order index testing every row (the matches of
+    a word are contiguous in name order, so "Label" read 41,000 rows) or hashed a scan of the
+    whole table; it cannot know how the matches are spread."""
+    from inventory.models import Part
+
+    if connection.vendor == "postgresql":
+        column = (
+            f"{connection.ops.quote_name(Part._meta.db_table)}.{connection.ops.quote_name('id')}"
+        )
+        return Q(RawSQL(f"{column} = ANY(ARRAY({sql}))", list(params), output_field=BooleanField()))
+    return Q(pk__in=RawSQL(sql, list(params)))

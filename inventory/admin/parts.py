@@ -31,7 +31,7 @@ from builds.services.bom import bom_propagate_trackable
 from inventory.admin.filters import HasStockFilter, LowStockFilter, PartCategorySubtreeFilter
 from inventory.admin.part_actions import PART_ACTIONS
 from inventory.models import Part, PartParameter, StockItem
-from inventory.search import lower_prefix_q
+from inventory.search import part_autocomplete_q, part_search_q
 from inventory.selectors import annotate_part_figures
 from inventory.services.common import fmt
 from orders.admin.sourcing_inlines import PartManufacturerPartInline, PartSupplierPartInline
@@ -180,19 +180,15 @@ class PartAdmin(StockroomModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """Autocomplete (every part widget): case-insensitive prefix of IPN or name, on their
-        lower() indexes. The list: substring of name, IPN, keywords or description, matched
-        in one scan of the part table and fetched by primary key (docs/performance.md)."""
+        lower() indexes. The list: IPN prefix, or each word as a word prefix in name,
+        description or keywords (full text; inventory/search.py, docs/performance.md)."""
         term = search_term.strip()
         if not term:
             return queryset, False
         if request.path == reverse("admin:autocomplete"):
-            return queryset.filter(lower_prefix_q(["ipn", "name"], term)), False
-        matches, may_have_duplicates = super().get_search_results(
-            request, Part.objects.all(), search_term
-        )
-        # pk IN (...) makes the database scan once for the matches instead of walking the
-        # ordering index and testing every row (slow when few rows match)
-        return queryset.filter(pk__in=matches.values("pk")), may_have_duplicates
+            return queryset.filter(part_autocomplete_q(term)), False
+        # the ids from the IPN and full-text indexes first, then the rows (part_search_q)
+        return queryset.filter(part_search_q(term)), False
 
     def get_urls(self):
         bom = path(

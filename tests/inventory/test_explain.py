@@ -120,3 +120,59 @@ class TestAutocompletePlans:
     def test_part_and_location(self, admin_client, stock, field):
         for sql, params in stock_selects(admin_client, f"{AC}{field}&term=w"):
             assert not full_scans(sql, params), (field, sql, plan(sql, params))
+
+
+PART = "inventory_part"
+PART_AC = "/admin/autocomplete/?app_label=inventory&model_name=stockitem&field_name=part&term="
+
+
+def part_plans(client, url) -> list[list[str]]:
+    """Plans of every SELECT of the page that reads the part table."""
+    recorder = Recorder()
+    with connection.execute_wrapper(recorder):
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return [
+        plan(sql, params)
+        for sql, params in recorder.queries
+        if sql.lstrip().upper().startswith("SELECT") and f'FROM "{PART}"' in sql
+    ]
+
+
+def part_full_scans(lines) -> list[str]:
+    if connection.vendor != "sqlite":
+        return [line for line in lines if re.search(rf"Seq Scan on {PART}( |$)", line)]
+    return [line for line in lines if re.search(rf"SCAN {PART}( |$)", line)]
+
+
+@pytest.fixture
+def parts(db):
+    for n in range(5):
+        PartFactory(name=f"Label {n}", ipn=f"L-{n}", description="thermal label roll")
+    PartFactory(name="Bolt", ipn="B-1", description="hex bolt")
+
+
+@pytest.mark.django_db
+class TestPartSearchPlans:
+    """The part list's search (IPN prefix: lower(ipn) index; words: PostgreSQL's GIN
+    to_tsvector index, SQLite's FTS5 table) and the part autocomplete (lower(ipn) and
+    lower(name) prefixes; on PostgreSQL their text_pattern_ops indexes) read no part row
+    they do not return."""
+
+    @pytest.mark.parametrize("term", ["b-1", "thermal", "therm roll", "Label 3"])
+    def test_list_search(self, admin_client, parts, term):
+        plans = part_plans(admin_client, f"/admin/inventory/part/?q={term}")
+        assert plans
+        for lines in plans:
+            assert not part_full_scans(lines), (term, lines)
+            text_index = "part_text_search_idx" if connection.vendor != "sqlite" else "_fts"
+            assert any(text_index in line for line in lines), (term, lines)
+            assert any("ipn_lower" in line for line in lines), (term, lines)
+
+    @pytest.mark.parametrize("term", ["lab", "L-", "b"])
+    def test_part_autocomplete(self, admin_client, parts, term):
+        plans = part_plans(admin_client, PART_AC + term)
+        assert plans
+        for lines in plans:
+            assert not part_full_scans(lines), (term, lines)
+            assert any("name_lower" in line for line in lines), (term, lines)
