@@ -178,11 +178,17 @@ def where_used(part):
     allows variants, or as a substitute. (Inherited lines also apply to the variants of
     their assembly.)"""
     templates = template_ancestors([part])[part.pk]
+    # The substitutes' line ids as a list, not a subquery: "sub_part = x OR id IN (SELECT
+    # …)" made PostgreSQL scan every BOM line (0.3–0.6 s at 100k parts); three indexed
+    # conditions combine.
+    substitute_lines = list(
+        BomItemSubstitute.objects.filter(part=part).values_list("bom_item_id", flat=True)
+    )
     return (
         BomItem.objects.filter(
             Q(sub_part=part)
             | Q(sub_part_id__in=templates, allow_variants=True)
-            | Q(pk__in=BomItemSubstitute.objects.filter(part=part).values("bom_item_id"))
+            | Q(pk__in=substitute_lines)
         )
         .select_related("part", "sub_part")
         .order_by("part__name", "pk")
