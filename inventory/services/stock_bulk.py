@@ -35,7 +35,8 @@ class BulkOutcome:
 
 def _locked(items):
     ids = [item.pk for item in items]
-    locked = StockItem.objects.select_for_update().select_related("location", "part")
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to location
+    locked = StockItem.objects.select_for_update(of=("self",)).select_related("location", "part")
     return list(locked.filter(pk__in=ids).order_by("pk"))
 
 
