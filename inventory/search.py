@@ -22,7 +22,7 @@ and digits from the user's term reach either query syntax, so quotes, ``*``, ``-
 import re
 
 from django.db import connection
-from django.db.models import BooleanField, Q, Value
+from django.db.models import BooleanField, F, Func, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.db.models.lookups import GreaterThanOrEqual, LessThan, StartsWith
@@ -179,11 +179,16 @@ def part_ids_q(sql: str, params) -> Q:
     BY name LIMIT n`` it either walked the name-order index testing every row (the matches of
     a word are contiguous in name order, so "Label" read 41,000 rows) or hashed a scan of the
     whole table; it cannot know how the matches are spread."""
-    from inventory.models import Part
-
     if connection.vendor == "postgresql":
-        column = (
-            f"{connection.ops.quote_name(Part._meta.db_table)}.{connection.ops.quote_name('id')}"
+        # "<pk> = ANY(ARRAY(<sql>))": RawSQL brings the parentheses; F("pk") is relabelled
+        # when the queryset becomes a subquery (part__in=...), the ids' SELECT is self-contained
+        return Q(
+            Func(
+                F("pk"),
+                RawSQL(sql, list(params)),
+                arg_joiner=" = ANY(ARRAY",
+                template="%(expressions)s)",
+                output_field=BooleanField(),
+            )
         )
-        return Q(RawSQL(f"{column} = ANY(ARRAY({sql}))", list(params), output_field=BooleanField()))
     return Q(pk__in=RawSQL(sql, list(params)))

@@ -5,9 +5,9 @@ input that must never reach the full-text syntax. Runs on the database DATABASE_
 import pytest
 from django.db import connection
 
-from inventory.models import Part
-from inventory.search import part_search_q, search_words
-from tests.factories import PartFactory
+from inventory.models import Part, StockItem
+from inventory.search import part_autocomplete_q, part_search_q, search_words
+from tests.factories import PartFactory, StockItemFactory
 
 LIST = "/admin/inventory/part/"
 
@@ -92,6 +92,16 @@ class TestPartSearch:
         assert found("-ceramic") == {"Capacitor 100n"}
         assert found("resistor OR capacitor") == set()  # "or" is a word, not an operator
         assert found("*") == set()
+
+    def test_usable_as_a_subquery(self, parts):
+        """Actions and exports filter other tables by the changelist's parts."""
+        item = StockItemFactory(part=parts["capacitor"])
+        StockItemFactory(part=parts["motor"])
+        matched = Part.objects.filter(part_search_q("ceramic"))
+        assert list(StockItem.objects.filter(part__in=matched)) == [item]
+        matched = Part.objects.filter(part_autocomplete_q("capa"))
+        assert list(StockItem.objects.filter(part__in=matched)) == [item]
+        assert list(Part.objects.filter(pk__in=matched)) == [parts["capacitor"]]
 
     def test_search_words(self):
         assert search_words(' Foo-bar "baz*" _x_ ') == ["foo", "bar", "baz", "x"]
