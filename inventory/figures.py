@@ -19,6 +19,7 @@ import contextvars
 from contextlib import contextmanager
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_init, post_save
@@ -43,6 +44,7 @@ def in_stock_sum_expression(part_ref: str = "pk") -> Coalesce:
     )
 
 
+@transaction.atomic  # the row locks need a transaction (PostgreSQL, autocommit callers)
 def refresh_part_stock(part_ids=None) -> None:
     """Recompute ``in_stock_total`` of the given parts (all parts when ``None``).
 
@@ -74,6 +76,7 @@ def location_count_expression(location_ref: str = "pk") -> Coalesce:
     return Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
 
 
+@transaction.atomic
 def refresh_location_counts(location_ids=None) -> None:
     """Recompute ``items_stored`` of the given locations (all locations when ``None``),
     locking their rows first like ``refresh_part_stock``."""
