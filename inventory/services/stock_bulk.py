@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from inventory.choices import StockHistoryCode
 from inventory.figures import refresh_item_figures
@@ -45,19 +44,29 @@ def _refusal(error: ValidationError) -> str:
 
 
 def _write(items, fields, *, user, reason, tracking):
-    """Update ``fields`` of ``items`` with history, add their tracking rows, refresh figures."""
+    """Set ``fields`` of ``items`` (one value per field for all of them) with history, add their
+    tracking rows, refresh figures.
+
+    One ``UPDATE … WHERE id IN (…)`` per batch: ``bulk_update``'s per-row CASE expression
+    costs SQLite time quadratic in the batch size."""
     if not items:
         return
     now = timezone.now()
+    values = {name: getattr(items[0], StockItem._meta.get_field(name).attname) for name in fields}
     for item in items:
         item.updated = now  # auto_now is not applied by bulk updates
-    bulk_update_with_history(
+    ids = [item.pk for item in items]
+    for start in range(0, len(ids), 500):
+        StockItem.objects.filter(pk__in=ids[start : start + 500]).update(
+            **{StockItem._meta.get_field(n).attname: v for n, v in values.items()}, updated=now
+        )
+    StockItem.history.bulk_history_create(
         items,
-        StockItem,
-        [*fields, "updated"],
+        update=True,  # "~" changed, not "+" created
         batch_size=500,
         default_user=user,
         default_change_reason=with_reason_suffix(reason),
+        default_date=now,
     )
     StockItemTracking.objects.bulk_create(tracking, batch_size=500)
     refresh_item_figures(items)

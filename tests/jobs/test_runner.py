@@ -283,6 +283,7 @@ def test_bulk_and_per_object_paths_leave_the_same_records(clerk, make_items, mon
             StockItem.objects.get(pk=item.pk).status,
             history.history_user_id,
             history.history_change_reason.split(" (job #")[0],
+            history.history_type,
             history.status,
             tracking.tracking_type,
             tracking.user_id,
