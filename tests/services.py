@@ -17,9 +17,16 @@ def tcp_reachable(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def redis_url() -> str:
-    """The Redis URL tests use: CELERY_BROKER_URL when it is Redis, else a local default."""
+    """The Redis URL tests use: CELERY_BROKER_URL's server when it is Redis, else a local one.
+
+    Each pytest-xdist process gets a database of its own (10, 11, …): two test workers
+    consuming the same queue would take each other's tasks."""
     url = os.environ.get("CELERY_BROKER_URL", "")
-    return url if url.startswith("redis") else "redis://127.0.0.1:6379/15"
+    url = url if url.startswith("redis") else "redis://127.0.0.1:6379/15"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit():
+        url = urlparse(url)._replace(path=f"/{10 + int(worker[2:]) % 3}").geturl()
+    return url
 
 
 def require_redis() -> str:
