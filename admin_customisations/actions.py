@@ -18,7 +18,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.html import format_html
 from unfold.widgets import (
     UnfoldAdminDecimalFieldWidget,
@@ -164,7 +163,7 @@ def form_action(
                 job = start_bulk_job(
                     model_admin=modeladmin, request=request, queryset=queryset, spec=spec, form=form
                 )
-                url = reverse("admin:admin_customisations_backgroundjob_change", args=[job.pk])
+                url = job.get_absolute_url()
                 modeladmin.message_user(
                     request,
                     format_html(

@@ -94,6 +94,11 @@ class BackgroundJob(models.Model):
     def __str__(self):
         return f"{self.name} ({self.get_status_display()})"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("admin:admin_customisations_backgroundjob_change", args=[self.pk])
+
     @property
     def percent(self) -> int:
         """Progress in whole percent (0 when the size is unknown)."""
@@ -102,6 +107,16 @@ class BackgroundJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @classmethod
+    def finish(cls, job_id: int, status: str, message: str = "") -> None:
+        """Mark job ``job_id`` finished (an UPDATE: progress rows write no history)."""
+        from django.utils import timezone
+
+        now = timezone.now()
+        cls.objects.filter(pk=job_id).update(
+            status=status, message=message, finished_at=now, heartbeat_at=now
+        )
 
 
 class JobItem(models.Model):

@@ -179,7 +179,7 @@ class BackgroundJobAdmin(StockroomModelAdmin):
             self.message_user(request, " ".join(error.messages), messages.ERROR)
         else:
             self.message_user(request, "Cancelling: the job stops after its current chunk.")
-        return redirect(_job_url(job))
+        return redirect(job)
 
     def retry_view(self, request, pk):
         job = self._job(request, pk, manage=True)
@@ -187,9 +187,9 @@ class BackgroundJobAdmin(StockroomModelAdmin):
             retry = runner.retry_failed(job, user=request.user)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
-            return redirect(_job_url(job))
+            return redirect(job)
         self.message_user(request, f"Retrying {retry.total} failed objects as job #{retry.pk}.")
-        return redirect(_job_url(retry))
+        return redirect(retry)
 
     def failed_csv_view(self, request, pk):
         job = self._job(request, pk)
@@ -231,10 +231,6 @@ class BackgroundJobAdmin(StockroomModelAdmin):
     @display(description="changed / skipped / failed")
     def outcome(self, job):
         return f"{job.succeeded} / {job.skipped} / {job.failed}"
-
-
-def _job_url(job):
-    return reverse("admin:admin_customisations_backgroundjob_change", args=[job.pk])
 
 
 def _object_url(job):

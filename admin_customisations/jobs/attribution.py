@@ -12,7 +12,7 @@ from inventory.services.common import history_reason_suffix, with_reason_suffix
 
 
 @contextmanager
-def running_job(job_id: int, action_label: str):
+def running_job(job_id: int):
     with history_reason_suffix(f" (job #{job_id})"):
         yield
 

@@ -13,8 +13,6 @@ from django.contrib import messages
 from django.core.files.base import ContentFile
 from django.http import QueryDict
 from django.shortcuts import redirect
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from admin_customisations.jobs.bulk import job_threshold
@@ -31,7 +29,7 @@ class BackgroundExportMixin:
         if getattr(request, "_stockroom_export_job", False) or queryset.count() <= job_threshold():
             return super()._do_file_export(file_format, request, queryset, export_form=export_form)
         job = start_export_job(model_admin=self, request=request, total=queryset.count())
-        url = reverse("admin:admin_customisations_backgroundjob_change", args=[job.pk])
+        url = job.get_absolute_url()
         self.message_user(
             request,
             format_html(
@@ -76,14 +74,18 @@ def run_export(job, model_admin) -> None:
     request.POST = post
     request._stockroom_export_job = True
     if not model_admin.has_export_permission(request):
-        _finish(job, BackgroundJob.Status.FAILED, "Not permitted: you may no longer export these.")
+        BackgroundJob.finish(
+            job.pk, BackgroundJob.Status.FAILED, "Not permitted: you may no longer export these."
+        )
         return
     formats = model_admin.get_export_formats()
     form = model_admin.get_export_form_class()(
         formats, model_admin.get_export_resource_classes(request), data=post
     )
     if not form.is_valid():
-        _finish(job, BackgroundJob.Status.FAILED, "The export form is no longer valid.")
+        BackgroundJob.finish(
+            job.pk, BackgroundJob.Status.FAILED, "The export form is no longer valid."
+        )
         return
     file_format = formats[int(form.cleaned_data["format"])]()
     queryset = model_admin.get_export_queryset(request)
@@ -100,11 +102,4 @@ def run_export(job, model_admin) -> None:
     BackgroundJob.objects.filter(pk=job.pk).update(
         result_file=job.result_file.name, total=count, done=count, succeeded=count
     )
-    _finish(job, BackgroundJob.Status.SUCCEEDED, f"{count} rows exported.")
-
-
-def _finish(job, status, message) -> None:
-    now = timezone.now()
-    BackgroundJob.objects.filter(pk=job.pk).update(
-        status=status, message=message, finished_at=now, heartbeat_at=now
-    )
+    BackgroundJob.finish(job.pk, BackgroundJob.Status.SUCCEEDED, f"{count} rows exported.")

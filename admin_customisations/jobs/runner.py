@@ -85,7 +85,7 @@ def request_cancel(job) -> None:
         raise ValidationError("This job has already finished.")
     BackgroundJob.objects.filter(pk=job.pk).update(cancel_requested=True)
     if job.status == Status.QUEUED and not job.started_at:
-        _finish(job.pk, Status.CANCELLED, "Cancelled before it started.")
+        BackgroundJob.finish(job.pk, Status.CANCELLED, "Cancelled before it started.")
 
 
 def _spec_for(job):
@@ -106,12 +106,6 @@ def _bound_form(spec, params, queryset):
         data.setlist(name, values)
     data["apply"] = "1"
     return spec.form_class(data, queryset=queryset)
-
-
-def _finish(job_id, status, message="") -> None:
-    BackgroundJob.objects.filter(pk=job_id).update(
-        status=status, message=message, finished_at=timezone.now(), heartbeat_at=timezone.now()
-    )
 
 
 def _final_status(job) -> str:
@@ -139,11 +133,13 @@ def run_job(job_id: int) -> None:
     try:
         model_admin, spec = _spec_for(job)
     except LookupError as error:
-        _finish(job_id, Status.FAILED, str(error))
+        BackgroundJob.finish(job_id, Status.FAILED, str(error))
         return
     user = job.created_by
     if user is None or not user.is_active:
-        _finish(job_id, Status.FAILED, "The user who started this job no longer exists.")
+        BackgroundJob.finish(
+            job_id, Status.FAILED, "The user who started this job no longer exists."
+        )
         return
     request = request_as(user)
     queryset = selected_queryset(job, model_admin, user)
@@ -151,11 +147,13 @@ def run_job(job_id: int) -> None:
     form = _bound_form(spec, job.params, queryset)
     if not form.is_valid():
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
-        _finish(job_id, Status.FAILED, f"The action's form is no longer valid ({errors}).")
+        BackgroundJob.finish(
+            job_id, Status.FAILED, f"The action's form is no longer valid ({errors})."
+        )
         return
     if not job.total:
         BackgroundJob.objects.filter(pk=job_id).update(total=queryset.count())
-    with running_job(job_id, spec.description):
+    with running_job(job_id):
         while _run_chunk(job_id, model_admin, spec, request, queryset, form.cleaned_data):
             pass
 
@@ -168,7 +166,9 @@ def _run_chunk(job_id, model_admin, spec, request, queryset, data) -> bool:
             return False
         if job.cancel_requested:
             done = job.succeeded + job.skipped + job.failed
-            _finish(job_id, Status.CANCELLED, f"Cancelled after {done} of {job.total} objects.")
+            BackgroundJob.finish(
+                job_id, Status.CANCELLED, f"Cancelled after {done} of {job.total} objects."
+            )
             return False
         ids = list(
             queryset.filter(pk__gt=job.cursor)
@@ -176,7 +176,7 @@ def _run_chunk(job_id, model_admin, spec, request, queryset, data) -> bool:
             .values_list("pk", flat=True)[: chunk_size()]
         )
         if not ids:
-            _finish(job_id, _final_status(job), "")
+            BackgroundJob.finish(job_id, _final_status(job), "")
             return False
         recorded = set(
             JobItem.objects.filter(job_id=job_id, object_id__in=ids).values_list(
@@ -279,7 +279,9 @@ def reap() -> dict:
     )
     for job in stale:
         if job.attempts >= max_attempts:
-            _finish(job.pk, Status.FAILED, f"Stopped: its worker died {job.attempts} times.")
+            BackgroundJob.finish(
+                job.pk, Status.FAILED, f"Stopped: its worker died {job.attempts} times."
+            )
             failed.append(job.pk)
             continue
         # Counts as a heartbeat so the job is not re-enqueued again before a worker takes it.
