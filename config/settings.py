@@ -118,6 +118,11 @@ try:
     BULK_JOB_STALE_SECONDS = strict_int("BULK_JOB_STALE_SECONDS", default=300, minimum=10)
     BULK_JOB_MAX_ATTEMPTS = strict_int("BULK_JOB_MAX_ATTEMPTS", default=5, minimum=1)
     BULK_JOB_FILE_DAYS = strict_int("BULK_JOB_FILE_DAYS", default=7, minimum=1)
+    # Spreadsheet imports (see docs/importing.md "File formats and limits")
+    IMPORT_MAX_FILE_MB = strict_int("IMPORT_MAX_FILE_MB", default=20, minimum=1)
+    IMPORT_MAX_ROWS = strict_int("IMPORT_MAX_ROWS", default=200000, minimum=1)
+    IMPORT_MAX_COLUMNS = strict_int("IMPORT_MAX_COLUMNS", default=100, minimum=1)
+    IMPORT_MAX_XLSX_MB = strict_int("IMPORT_MAX_XLSX_MB", default=200, minimum=1)
     # Redis redelivers an unacknowledged message after this many seconds: longer than any chunk
     CELERY_VISIBILITY_TIMEOUT = strict_int("CELERY_VISIBILITY_TIMEOUT", default=3600, minimum=60)
     TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -180,6 +180,10 @@ READS = {
     "BULK_JOB_STALE_SECONDS": "settings.BULK_JOB_STALE_SECONDS",
     "BULK_JOB_MAX_ATTEMPTS": "settings.BULK_JOB_MAX_ATTEMPTS",
     "BULK_JOB_FILE_DAYS": "settings.BULK_JOB_FILE_DAYS",
+    "IMPORT_MAX_FILE_MB": "settings.IMPORT_MAX_FILE_MB",
+    "IMPORT_MAX_ROWS": "settings.IMPORT_MAX_ROWS",
+    "IMPORT_MAX_COLUMNS": "settings.IMPORT_MAX_COLUMNS",
+    "IMPORT_MAX_XLSX_MB": "settings.IMPORT_MAX_XLSX_MB",
     "CELERY_VISIBILITY_TIMEOUT": "getattr(settings, 'CELERY_BROKER_TRANSPORT_OPTIONS', {}).get('visibility_timeout')",
     # what the services ask, not only the setting
     "ownership_enabled()": "__import__('inventory.permissions').permissions.ownership_enabled()",
@@ -258,6 +262,10 @@ def test_documented_variables_reach_django_embedded(tmp_path):
         "BULK_JOB_STALE_SECONDS": "90",
         "BULK_JOB_MAX_ATTEMPTS": "2",
         "BULK_JOB_FILE_DAYS": "3",
+        "IMPORT_MAX_FILE_MB": "5",
+        "IMPORT_MAX_ROWS": "1000",
+        "IMPORT_MAX_COLUMNS": "30",
+        "IMPORT_MAX_XLSX_MB": "50",
         "CELERY_VISIBILITY_TIMEOUT": "7200",
     }
     values = read_settings(tmp_path, env)
@@ -301,6 +309,10 @@ def test_documented_variables_reach_django_embedded(tmp_path):
         "BULK_JOB_STALE_SECONDS": 90,
         "BULK_JOB_MAX_ATTEMPTS": 2,
         "BULK_JOB_FILE_DAYS": 3,
+        "IMPORT_MAX_FILE_MB": 5,
+        "IMPORT_MAX_ROWS": 1000,
+        "IMPORT_MAX_COLUMNS": 30,
+        "IMPORT_MAX_XLSX_MB": 50,
         "CELERY_VISIBILITY_TIMEOUT": None,  # the file broker has no visibility timeout
         "ownership_enabled()": True,
         "responsible_only()": True,
@@ -360,6 +372,10 @@ def test_documented_variables_reach_django_production(tmp_path):
         "AXES_FAILURE_LIMIT": 5,
         "AXES_COOLOFF_MINUTES": None,  # 0: locked until an administrator resets
         "BULK_JOB_THRESHOLD": 200,
+        "IMPORT_MAX_FILE_MB": 20,
+        "IMPORT_MAX_ROWS": 200000,
+        "IMPORT_MAX_COLUMNS": 100,
+        "IMPORT_MAX_XLSX_MB": 200,
         "CELERY_VISIBILITY_TIMEOUT": 5400,  # Redis broker: redelivery after this many seconds
         "ownership_enabled()": False,
         "responsible_only()": False,
