@@ -181,3 +181,114 @@ class GroupRole(models.Model):
         if granted and "view" not in granted:
             granted = ("view", *granted)
         return granted
+
+
+class ImportRun(models.Model):
+    """One spreadsheet upload: validated (preview), then committed all-or-nothing.
+
+    The uploaded file lives under MEDIA_ROOT/imports/ only while the run is in progress:
+    it is deleted when the run is committed, fails or is found invalid, and the job
+    reaper deletes files of runs abandoned for a day (admin_customisations/importing).
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        VALIDATING = "validating", "Validating"
+        VALID = "valid", "Valid: ready to import"
+        INVALID = "invalid", "Has errors"
+        COMMITTING = "committing", "Importing"
+        COMMITTED = "committed", "Imported"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (Status.INVALID, Status.COMMITTED, Status.FAILED)
+
+    resource = models.CharField(
+        "resource", max_length=60, help_text="The registered resource, e.g. 'parts'."
+    )
+    file = models.FileField(
+        "file", upload_to="imports/", blank=True, help_text="Deleted when the import ends."
+    )
+    original_name = models.CharField("file name", max_length=255)
+    file_size = models.PositiveBigIntegerField("file size (bytes)", default=0)
+    format = models.CharField("format", max_length=10, blank=True)
+    delimiter = models.CharField(
+        "delimiter", max_length=5, blank=True, help_text="Empty: detected from the file."
+    )
+    encoding = models.CharField("encoding", max_length=40, blank=True)
+    options = models.JSONField("options", default=dict, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="imported by",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="import_runs",
+    )
+    status = models.CharField(
+        "status", max_length=20, choices=Status.choices, default=Status.UPLOADED, db_index=True
+    )
+    total_rows = models.PositiveIntegerField("rows", default=0)
+    new_count = models.PositiveIntegerField("new", default=0)
+    updated_count = models.PositiveIntegerField("updated", default=0)
+    unchanged_count = models.PositiveIntegerField("unchanged", default=0)
+    error_count = models.PositiveIntegerField("rows with errors", default=0)
+    errors = models.JSONField(
+        "errors",
+        default=list,
+        blank=True,
+        help_text="[{'row': 17, 'column': 'Category', 'message': ...}], at most 10,000.",
+    )
+    message = models.TextField("message", blank=True, help_text="Outcome in words.")
+    fingerprint = models.CharField(
+        "fingerprint", max_length=64, blank=True, help_text="Digest of the validated plan."
+    )
+    plan = models.TextField(
+        "row digests",
+        blank=True,
+        help_text="Per row: its action letter and a short digest of its changes (preview).",
+    )
+    job = models.ForeignKey(
+        BackgroundJob,
+        verbose_name="job",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="import_runs",
+    )
+    created_at = models.DateTimeField("uploaded", auto_now_add=True, db_index=True)
+    validated_at = models.DateTimeField("validated", null=True, blank=True)
+    committed_at = models.DateTimeField("imported", null=True, blank=True)
+    finished_at = models.DateTimeField("finished", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "import run"
+
+    def __str__(self):
+        return f"Import #{self.pk}: {self.original_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def history_reason(self) -> str:
+        """The change reason of every history row this import writes."""
+        return f"Imported from {self.original_name} (import #{self.pk})"[:100]
+
+    def summary(self) -> dict:
+        return {
+            "status": self.status,
+            "rows": self.total_rows,
+            "new": self.new_count,
+            "updated": self.updated_count,
+            "unchanged": self.unchanged_count,
+            "errors": self.error_count,
+            "message": self.message,
+        }
+
+    def delete_file(self) -> None:
+        """Remove the uploaded file (the run keeps its summary and errors)."""
+        if self.file:
+            self.file.delete(save=False)
+            type(self).objects.filter(pk=self.pk).update(file="")

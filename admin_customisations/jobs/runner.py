@@ -126,6 +126,11 @@ def run_job(job_id: int) -> None:
         attempts=F("attempts") + 1,
         heartbeat_at=now,
     )
+    if job.action.endswith(":__import__"):  # spreadsheet imports (importing/jobs.py)
+        from admin_customisations.importing.jobs import run_import_job
+
+        run_import_job(BackgroundJob.objects.get(pk=job_id))
+        return
     if job.action.endswith(f":{EXPORT}"):
         label = job.action.split(":", 1)[0]
         run_export(BackgroundJob.objects.get(pk=job_id), model_admin_for(label))
@@ -289,7 +294,15 @@ def reap() -> dict:
         enqueue(job)
         requeued.append(job.pk)
     expired = remove_expired_files()
-    return {"requeued": requeued, "failed": failed, "files_removed": expired}
+    from admin_customisations.importing.jobs import remove_abandoned_files
+
+    uploads = remove_abandoned_files()
+    return {
+        "requeued": requeued,
+        "failed": failed,
+        "files_removed": expired,
+        "import_files_removed": uploads,
+    }
 
 
 def remove_expired_files() -> int:
