@@ -200,6 +200,8 @@ def process(run, *, write: bool, progress=None) -> Outcome:
         outcome.format = sheet.format or ""
         outcome.encoding = sheet.encoding or ""
         outcome.delimiter = sheet.delimiter or ""
+        if hasattr(resource, "for_headers"):  # one resource, several file shapes (BOM lines)
+            resource = resource.for_headers(list(sheet.headers))
         mapping, problems = match_headers(resource, list(sheet.headers))
         if problems:
             for problem in problems:
@@ -216,16 +218,17 @@ def process(run, *, write: bool, progress=None) -> Outcome:
         )
         resource.start(ctx=ctx) if hasattr(resource, "start") else None
         seen: dict = {}
-        rows = iter(sheet.rows)
+        rows = (
+            (number, {h: (cells[i] if i < len(cells) else "") for i, h in mapping.items()})
+            for number, cells in sheet.rows
+        )
+        if hasattr(resource, "regroup_rows"):  # e.g. BOM rows per designator -> per line
+            rows = resource.regroup_rows(rows, ctx=ctx)
         size = chunk_rows()
         while True:
-            chunk = list(islice(rows, size))
-            if not chunk:
+            prepared = list(islice(rows, size))
+            if not prepared:
                 break
-            prepared = [
-                (number, {h: (cells[i] if i < len(cells) else "") for i, h in mapping.items()})
-                for number, cells in chunk
-            ]
             resource.prepare(prepared, ctx=ctx)
             results = [resource.build(row, number=number, ctx=ctx) for number, row in prepared]
             _check_duplicates(results, seen, resource)
