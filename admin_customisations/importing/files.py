@@ -18,7 +18,7 @@ Order of checks, cheapest first, so a hostile file costs (almost) nothing:
 4. XLSX: the zip's central directory (entry count, declared unpacked size against
    ``IMPORT_MAX_XLSX_MB``, overlapping entries and the overall compression ratio) before
    any XML is parsed — a zip bomb is refused in milliseconds. Then openpyxl in read-only,
-   data-only mode, which parses XML through defusedxml (asserted at import time);
+   data-only mode, which parses XML through defusedxml (checked at import time);
 5. CSV: the encoding (BOM → UTF-8/UTF-16; otherwise strict UTF-8, else Windows-1252) and
    the delimiter (``, ; tab``, unless given) are detected, then one streaming pass checks
    the whole file (decoding, quoting, row and column caps, values beyond the last header)
@@ -56,10 +56,11 @@ from decimal import Decimal, InvalidOperation
 import defusedxml  # noqa: F401
 import openpyxl
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from openpyxl.utils import get_column_letter
 
-assert openpyxl.DEFUSEDXML, "openpyxl must parse XML through defusedxml (install defusedxml)"
+if not openpyxl.DEFUSEDXML:  # e.g. OPENPYXL_DEFUSEDXML=False in the environment
+    raise ImproperlyConfigured("openpyxl must parse XML through defusedxml; it is turned off")
 
 CSV_EXTENSIONS = {".csv", ".tsv", ".txt"}
 XLSX_EXTENSIONS = {".xlsx", ".xlsm"}

@@ -462,3 +462,18 @@ def test_openpyxl_parses_through_defusedxml():
     import defusedxml  # noqa: F401
 
     assert openpyxl.DEFUSEDXML is True
+
+
+def test_django_uploads_are_read_in_memory_and_from_temporary_files(settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+
+    content = "IPN;Name\r\nP-1;Crème\r\n".encode("cp1252")
+    in_memory = SimpleUploadedFile("parts.csv", content)
+    on_disk = TemporaryUploadedFile("parts.csv", "text/csv", len(content), None)
+    on_disk.write(content)
+    for upload in (in_memory, on_disk):
+        sheet = read_sheet(upload, filename=upload.name)
+        assert (sheet.encoding, sheet.delimiter) == ("Windows-1252", ";")
+        assert rows(sheet) == [(2, ["P-1", "Crème"])]
+        assert not upload.closed  # the caller still owns the file
+    on_disk.close()
