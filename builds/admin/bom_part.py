@@ -253,7 +253,7 @@ def bom_page(model_admin, request, object_id):
     quantity, problem = _explosion_quantity(request)
     if problem:
         model_admin.message_user(request, problem, messages.WARNING)
-    explosion = explode_bom(part, quantity, light=True)
+    explosion = explode_bom(part, quantity)
     overview = bom_overview([part])[part.pk]
     # one reverse() for every row's link (reverse per row was a tenth of the page)
     part_url = reverse("admin:inventory_part_change", args=["__pk__"])

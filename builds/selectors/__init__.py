@@ -4,10 +4,12 @@ One line per module; each module lists what it exports.
 """
 
 from builds.selectors.bom import (  # noqa: F401
+    BomLine,
     BomOverview,
     ExplodedRow,
     Explosion,
     LeafTotal,
+    PartRef,
     allocated_quantities,
     available_quantities,
     bom_checksum,

@@ -12,10 +12,14 @@ allows variants, the component's variants — only those with the component's
 ``trackable`` flag (R13).
 """
 
+import gc
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from typing import NamedTuple
 
 from django.db.models import Q, Sum
 
@@ -35,12 +39,15 @@ from inventory.models import Part, StockItem
 
 STEP = Decimal("0.00001")  # quantity columns have 5 decimal places
 ZERO = Decimal(0)
+HUNDRED = Decimal(100)
 
 __all__ = [
+    "BomLine",
     "BomOverview",
     "Explosion",
     "ExplodedRow",
     "LeafTotal",
+    "PartRef",
     "allocated_quantities",
     "available_quantities",
     "bom_checksum",
@@ -64,20 +71,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # BOM lines
 
-# What an explosion reads of its lines and parts (walking, quantities, flags, names).
-LIGHT_LINE_FIELDS = (
-    "part",
-    "sub_part",
-    "quantity",
-    "reference",
-    "overage",
-    "optional",
-    "consumable",
-    "allow_variants",
-    "inherited",
-)
-LIGHT_PART_FIELDS = ("name", "ipn", "revision", "assembly", "trackable", "variant_of")
-
 
 def bom_lines(part):
     """The part's BOM: its own lines plus the ``inherited`` lines of its templates (R18)."""
@@ -89,49 +82,132 @@ def bom_lines(part):
     )
 
 
-def _effective_lines(
-    parts, cache: dict | None = None, *, light: bool = False
-) -> dict[int, list[BomItem]]:
-    """BOM lines of many assemblies, with ``part`` and ``sub_part`` attached.
+def _load_lines(ids, known_parents, fetch, parts: dict, fetch_parts) -> dict[int, list]:
+    """Each assembly's BOM lines (its own, then its templates' ``inherited`` ones), sorted by
+    component name and line id, the one order every BOM read shows; ``parts`` gains every
+    part those lines name.
 
-    One query for their own lines, one for inherited lines of their templates (only when
-    they have templates), one for the parts not in ``cache`` yet: each part is loaded once
-    however many lines use it (``cache`` carries them from one BOM level to the next).
-    ``light``: lines and parts carry only ``LIGHT_LINE_FIELDS`` / ``LIGHT_PART_FIELDS``
-    (other fields load on access, one query each: for big explosions that only walk and
-    show the tree).
+    ``fetch(ids, inherited_only)`` runs one query for the lines of ``ids`` and yields
+    (line id, assembly id, component id, inherited, line); ``fetch_parts(ids)`` one query
+    yielding (part id, name, part). Queries: the assemblies' lines, their templates' lines
+    (only when they have templates), and the parts not in ``parts`` yet.
     """
-    ids, known = ids_with_parents(parts)
-    cache = {} if cache is None else cache
-    cache.update((p.pk, p) for p in parts if isinstance(p, Part) and p.pk not in cache)
-    ancestors = template_ancestors(ids, known_parents=known)
+    ancestors = template_ancestors(ids, known_parents=known_parents)
     templates = {t for chain in ancestors.values() for t in chain}
-    by_part: dict[int, list[BomItem]] = defaultdict(list)
-    loaded: dict[int, BomItem] = {}
-    queries = [(chunk, {}) for chunk in id_chunks(ids)]
-    queries += [(chunk, {"inherited": True}) for chunk in id_chunks(templates - set(ids))]
-    lines_qs, parts_qs = BomItem.objects.order_by(), Part.objects.order_by()
-    if light:
-        lines_qs, parts_qs = lines_qs.only(*LIGHT_LINE_FIELDS), parts_qs.only(*LIGHT_PART_FIELDS)
-    for chunk, extra in queries:
-        for line in lines_qs.filter(part_id__in=chunk, **extra):
-            loaded.setdefault(line.pk, line)
-    missing = {pk for line in loaded.values() for pk in (line.part_id, line.sub_part_id)}
-    missing -= set(cache)
+    queries = [(chunk, False) for chunk in id_chunks(ids)]
+    queries += [(chunk, True) for chunk in id_chunks(templates - set(ids))]
+    loaded: dict[int, tuple] = {}
+    for chunk, inherited_only in queries:
+        for row in fetch(chunk, inherited_only):
+            loaded.setdefault(row[0], row)
+    missing = {pk for _, assembly, sub, _, _ in loaded.values() for pk in (assembly, sub)}
+    missing -= set(parts)
     for chunk in id_chunks(missing):  # (not in_bulk: it splits lists into 999s on SQLite)
-        cache.update((p.pk, p) for p in parts_qs.filter(pk__in=chunk))
-    for line in loaded.values():
-        line.part = cache[line.part_id]
-        line.sub_part = cache[line.sub_part_id]
-        by_part[line.part_id].append(line)
+        parts.update((pk, (name, part)) for pk, name, part in fetch_parts(chunk))
+    by_part: dict[int, list[tuple]] = defaultdict(list)
+    for pk, assembly, sub, inherited, line in loaded.values():
+        by_part[assembly].append((parts[sub][0], pk, inherited, line))
     result = {}
     for pk in ids:
-        lines = list(by_part.get(pk, ()))
+        own = list(by_part.get(pk, ()))
         for template in ancestors[pk]:
-            lines.extend(line for line in by_part.get(template, ()) if line.inherited)
-        lines.sort(key=lambda line: (line.sub_part.name, line.pk))
-        result[pk] = lines
+            own.extend(row for row in by_part.get(template, ()) if row[2])
+        own.sort(key=lambda row: row[:2])
+        result[pk] = [row[3] for row in own]
     return result
+
+
+def _effective_lines(parts) -> dict[int, list[BomItem]]:
+    """BOM lines (model instances) of many assemblies (instances or ids), with ``part`` and
+    ``sub_part`` attached, each part loaded once however many lines use it."""
+    ids, known = ids_with_parents(parts)
+    cache = {p.pk: (p.name, p) for p in parts if isinstance(p, Part)}
+
+    def fetch(chunk, inherited_only):
+        lines = BomItem.objects.order_by().filter(part_id__in=chunk)
+        if inherited_only:
+            lines = lines.filter(inherited=True)
+        return ((line.pk, line.part_id, line.sub_part_id, line.inherited, line) for line in lines)
+
+    def fetch_parts(chunk):
+        return ((p.pk, p.name, p) for p in Part.objects.order_by().filter(pk__in=chunk))
+
+    result = _load_lines(ids, known, fetch, cache, fetch_parts)
+    for lines in result.values():
+        for line in lines:
+            line.part = cache[line.part_id][1]
+            line.sub_part = cache[line.sub_part_id][1]
+    return result
+
+
+class BomLine(NamedTuple):
+    """A BOM line as an explosion row carries it: values, not a model instance."""
+
+    pk: int
+    part_id: int
+    sub_part_id: int
+    quantity: Decimal
+    reference: str
+    overage: str
+    optional: bool
+    consumable: bool
+    allow_variants: bool
+    inherited: bool
+
+
+class PartRef(NamedTuple):
+    """A part as an explosion row carries it: what the walk reads and what a row shows."""
+
+    pk: int
+    name: str
+    ipn: str
+    revision: str
+    assembly: bool
+    trackable: bool
+    variant_of_id: int | None
+
+    @classmethod
+    def of(cls, part: Part) -> "PartRef":
+        return cls(*(getattr(part, name) for name in cls._fields))
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+    def __str__(self) -> str:
+        return Part.__str__(self)  # the one definition of how a part is named
+
+
+_LINE_FIELDS = BomLine._fields
+_PART_FIELDS = PartRef._fields
+_INHERITED = _LINE_FIELDS.index("inherited")
+_ASSEMBLY, _VARIANT_OF = _PART_FIELDS.index("assembly"), _PART_FIELDS.index("variant_of_id")
+
+
+def _value_lines(ids, parts: dict[int, tuple]) -> dict[int, list[tuple]]:
+    """``_effective_lines`` as plain tuples: each line in ``BomLine`` field order; the parts
+    the lines use are added to ``parts`` as id -> (name, tuple in ``PartRef`` field order).
+
+    Plain tuples, neither model instances nor named tuples: a deep BOM has thousands, alive
+    until the page is built, and the garbage collector stops tracking a plain tuple of
+    plain values the first time it sees one, where it scans instances and named tuples at
+    every collection for as long as they live.
+    """
+    known = {pk: parts[pk][1][_VARIANT_OF] for pk in ids if pk in parts}
+
+    def fetch(chunk, inherited_only):
+        lines = BomItem.objects.order_by().filter(part_id__in=chunk)
+        if inherited_only:
+            lines = lines.filter(inherited=True)
+        # (the first three fields are pk, part_id, sub_part_id)
+        found = lines.values_list(*_LINE_FIELDS)
+        return ((line[0], line[1], line[2], line[_INHERITED], line) for line in found)
+
+    def fetch_parts(chunk):
+        found = Part.objects.order_by().filter(pk__in=chunk).values_list(*_PART_FIELDS)
+        return ((part[0], part[1], part) for part in found)
+
+    return _load_lines(ids, known, fetch, parts, fetch_parts)
 
 
 # ---------------------------------------------------------------------------
@@ -190,27 +266,46 @@ def bom_overview(parts) -> dict[int, BomOverview]:
 # Required quantities (R16)
 
 
-def overage_quantity(overage: str, base: Decimal) -> Decimal:
-    """The extra on top of ``base``: an absolute overage once, or a percentage of ``base``
-    clamped to 0–100 %. Text that is not an overage counts as none."""
+def _overage_rule(overage: str) -> tuple[str, Decimal] | None:
+    """``overage`` parsed for required quantities: None (blank, or text that is not an
+    overage), ("absolute", extra) or ("percent", percentage clamped to 0–100)."""
     try:
         parsed = parse_overage(overage)
     except ValueError:
-        return ZERO
+        return None
     if parsed is None:
-        return ZERO
+        return None
     kind, value = parsed
-    if kind == "absolute":
-        return value
-    return base * min(max(value, ZERO), Decimal(100)) / Decimal(100)
+    if kind == "percent":
+        value = min(max(value, ZERO), HUNDRED)
+    return kind, value
+
+
+def _required(quantity: Decimal, rule, build_quantity: Decimal) -> Decimal:
+    """``required_quantity`` from a line's quantity and parsed overage (``_overage_rule``)."""
+    base = quantity * build_quantity
+    if rule is not None:
+        kind, value = rule
+        base += value if kind == "absolute" else base * value / HUNDRED
+    return base.quantize(STEP, rounding=ROUND_CEILING)
+
+
+def overage_quantity(overage: str, base: Decimal) -> Decimal:
+    """The extra on top of ``base``: an absolute overage once, or a percentage of ``base``
+    clamped to 0–100 %. Text that is not an overage counts as none."""
+    rule = _overage_rule(overage)
+    if rule is None:
+        return ZERO
+    kind, value = rule
+    return value if kind == "absolute" else base * value / HUNDRED
 
 
 def required_quantity(bom_item, build_quantity) -> Decimal:
     """What building ``build_quantity`` assemblies needs of this line: line quantity ×
     build quantity, plus the overage, rounded up to the 5 decimal places stock has."""
-    base = bom_item.quantity * Decimal(str(build_quantity))
-    total = base + overage_quantity(bom_item.overage, base)
-    return total.quantize(STEP, rounding=ROUND_CEILING)
+    return _required(
+        bom_item.quantity, _overage_rule(bom_item.overage), Decimal(str(build_quantity))
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -321,125 +416,190 @@ def can_build(part) -> int:
 # Explosion
 
 
-@dataclass(frozen=True)
-class ExplodedRow:
+class ExplodedRow(NamedTuple):
     """One BOM line at its place in the multi-level tree."""
 
     level: int  # 1 = a line of the exploded assembly itself
-    path: tuple  # parts from the exploded assembly down to this row's part
-    bom_item: BomItem
-    part: Part
+    path: tuple[PartRef, ...]  # parts from the exploded assembly down to this row's part
+    bom_item: BomLine
+    part: PartRef
     quantity_per: Decimal  # per one of the assembly directly above
     quantity: Decimal  # for the whole explosion, overages included
     optional: bool  # this line or a line above it is optional
     consumable: bool  # this line or a line above it is consumable
     expanded: bool  # its own BOM rows follow
     recursive: bool = False  # the part is already above itself (bad data): not expanded
+    inherited_from: PartRef | None = None  # the template the line is inherited from
 
     @property
     def path_names(self) -> tuple[str, ...]:
         return tuple(part.name for part in self.path)
-
-    @property
-    def inherited_from(self):
-        """The template this line is inherited from (None for the assembly's own line)."""
-        parent = self.path[-2]
-        return None if self.bom_item.part_id == parent.pk else self.bom_item.part
 
 
 @dataclass
 class LeafTotal:
     """A part at the bottom of the tree, rolled up over every place it is used."""
 
-    part: Part
+    part: PartRef
     quantity: Decimal
     optional: bool
     consumable: bool
     lines: int = 1
 
 
+class BuiltOnRead(Sequence):
+    """A read-only list kept as compact tuples, each turned into its object when read:
+    a deep explosion has thousands of rows, a page shows a few hundred."""
+
+    __slots__ = ("_items", "_build")
+
+    def __init__(self, items: list, build):
+        self._items, self._build = items, build
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._build(item) for item in self._items[index]]
+        return self._build(self._items[index])
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} {type(self).__name__} items>"
+
+
 @dataclass
 class Explosion:
     part: Part
     quantity: Decimal
-    rows: list[ExplodedRow] = field(default_factory=list)
-    leaves: list[LeafTotal] = field(default_factory=list)
-
-    @property
-    def depth(self) -> int:
-        return max((row.level for row in self.rows), default=0)
+    rows: Sequence[ExplodedRow] = ()
+    leaves: Sequence[LeafTotal] = ()
+    depth: int = 0  # the deepest row's level
 
 
-def explode_bom(part, quantity=1, *, max_depth: int = 100, light: bool = False) -> Explosion:
+@contextmanager
+def _collector_paused():
+    """Pause Python's cycle collector (reference counting still frees everything at once).
+
+    An explosion makes tens of thousands of short-lived objects and no cycles: Django alone
+    compiles each ``IN`` list of thousands of ids into two objects per id. With the
+    collector running, enough of them were alive at its collections to be promoted to the
+    oldest generation, which set off a full collection of the whole process (~150 ms) on
+    every other deep BOM page. The collector runs again as soon as the walk is done.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _explode(part, quantity: Decimal, max_depth: int):
+    """The explosion's loading and walk, as plain tuples (see ``explode_bom``)."""
+    root = tuple(getattr(part, name) for name in _PART_FIELDS)
+    parts: dict[int, tuple] = {part.pk: (part.name, root)}
+    lines_of: dict[int, list[tuple]] = {}
+    frontier = [part.pk]
+    while frontier:
+        loaded = _value_lines(frontier, parts)
+        lines_of.update(loaded)
+        following = {
+            line[2]: None
+            for lines in loaded.values()
+            for line in lines
+            if parts[line[2]][1][_ASSEMBLY] and line[2] not in lines_of
+        }
+        frontier = list(following)
+
+    # One plain tuple per row: (line, quantity, optional, consumable, expanded, recursive,
+    # ids of the parts from the exploded assembly down to the row's part).
+    rows: list[tuple] = []
+    leaf_quantity: dict[tuple, Decimal] = {}  # (part id, consumable, optional) -> quantity
+    leaf_lines: dict[tuple, int] = {}
+    rules: dict[str, tuple | None] = {}  # parsed overages (a BOM has few distinct ones)
+    stack = [(line, quantity, (part.pk,), False, False) for line in reversed(lines_of[part.pk])]
+    depth = 0
+    while stack:
+        line, above, path, optional, consumable = stack.pop()
+        _, _, sub, per, _, overage, line_optional, line_consumable, _, _ = line
+        if overage not in rules:
+            rules[overage] = _overage_rule(overage)
+        needed = _required(per, rules[overage], above)
+        optional = optional or line_optional
+        consumable = consumable or line_consumable
+        recursive = sub in path
+        children = lines_of.get(sub)
+        level = len(path)
+        expanded = bool(children) and not recursive and level <= max_depth
+        row_path = (*path, sub)
+        rows.append((line, needed, optional, consumable, expanded, recursive, row_path))
+        depth = max(depth, level)
+        if expanded:
+            stack.extend(
+                (child, needed, row_path, optional, consumable) for child in reversed(children)
+            )
+        elif not recursive:
+            key = (sub, consumable, optional)
+            if key in leaf_quantity:
+                leaf_quantity[key] += needed
+                leaf_lines[key] += 1
+            else:
+                leaf_quantity[key] = needed
+                leaf_lines[key] = 1
+    leaves = sorted(leaf_quantity, key=lambda key: (parts[key[0]][0], *key))  # name, id, ...
+    return parts, rows, leaves, leaf_quantity, leaf_lines, depth
+
+
+def explode_bom(part, quantity=1, *, max_depth: int = 100) -> Explosion:
     """The multi-level BOM of ``quantity`` × ``part``.
 
     Rows come in tree order (each sub-assembly followed by its own lines); every row's
     quantity is ``required_quantity`` of its line for the quantity of the assembly above
     it, so overages apply at every level. Leaves (parts without a BOM) are rolled up per
     part, separately for optional and consumable uses. Queries: one or two per BOM level.
-    ``light``: the rows' lines and parts carry only the fields an explosion reads (see
-    ``_effective_lines``), a third of the time for thousands of rows.
+
+    Rows and leaves are read-only sequences whose items (``ExplodedRow``, ``LeafTotal``,
+    with the lines and parts as ``BomLine`` / ``PartRef`` values) are made when read: the
+    walk itself keeps one plain tuple per row (see ``_value_lines``).
     """
     quantity = Decimal(str(quantity))
-    lines_of: dict[int, list[BomItem]] = {}
-    cache: dict[int, Part] = {}
-    frontier = [part]
-    while frontier:
-        loaded = _effective_lines(frontier, cache, light=light)
-        lines_of.update(loaded)
-        following = {}
-        for lines in loaded.values():
-            for line in lines:
-                sub = line.sub_part
-                if sub.assembly and sub.pk not in lines_of:
-                    following[sub.pk] = sub
-        frontier = list(following.values())
+    with _collector_paused():
+        parts, rows, leaves, leaf_quantity, leaf_lines, depth = _explode(part, quantity, max_depth)
 
-    explosion = Explosion(part=part, quantity=quantity)
-    leaves: dict[tuple, LeafTotal] = {}
-    root = (part,)
-    stack = [
-        (line, quantity, root, frozenset([part.pk]), False, False)
-        for line in reversed(lines_of[part.pk])
-    ]
-    while stack:
-        line, above, path, path_ids, optional, consumable = stack.pop()
-        sub = line.sub_part
-        needed = required_quantity(line, above)
-        optional, consumable = optional or line.optional, consumable or line.consumable
-        recursive = sub.pk in path_ids
-        children = lines_of.get(sub.pk) or []
-        expanded = bool(children) and not recursive and len(path) <= max_depth
-        row_path = (*path, sub)
-        explosion.rows.append(
-            ExplodedRow(
-                level=len(path),
-                path=row_path,
-                bom_item=line,
-                part=sub,
-                quantity_per=line.quantity,
-                quantity=needed,
-                optional=optional,
-                consumable=consumable,
-                expanded=expanded,
-                recursive=recursive,
-            )
+    refs: dict[int, PartRef] = {}
+
+    def ref(pk: int) -> PartRef:
+        if pk not in refs:
+            refs[pk] = PartRef._make(parts[pk][1])
+        return refs[pk]
+
+    def exploded_row(row: tuple) -> ExplodedRow:
+        line, needed, optional, consumable, expanded, recursive, path = row
+        line = BomLine._make(line)
+        return ExplodedRow(
+            level=len(path) - 1,
+            path=tuple(ref(pk) for pk in path),
+            bom_item=line,
+            part=ref(path[-1]),
+            quantity_per=line.quantity,
+            quantity=needed,
+            optional=optional,
+            consumable=consumable,
+            expanded=expanded,
+            recursive=recursive,
+            inherited_from=None if line.part_id == path[-2] else ref(line.part_id),
         )
-        if expanded:
-            row_ids = path_ids | {sub.pk}
-            stack.extend(
-                (child, needed, row_path, row_ids, optional, consumable)
-                for child in reversed(children)
-            )
-        elif not recursive:
-            key = (sub.pk, consumable, optional)
-            if key in leaves:
-                leaves[key].quantity += needed
-                leaves[key].lines += 1
-            else:
-                leaves[key] = LeafTotal(sub, needed, optional=optional, consumable=consumable)
-    explosion.leaves = sorted(
-        leaves.values(),
-        key=lambda leaf: (leaf.part.name, leaf.part.pk, leaf.consumable, leaf.optional),
+
+    def leaf_total(key: tuple) -> LeafTotal:
+        pk, consumable, optional = key
+        return LeafTotal(ref(pk), leaf_quantity[key], optional, consumable, lines=leaf_lines[key])
+
+    return Explosion(
+        part=part,
+        quantity=quantity,
+        rows=BuiltOnRead(rows, exploded_row),
+        leaves=BuiltOnRead(leaves, leaf_total),
+        depth=depth,
     )
-    return explosion

@@ -10,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from builds.choices import BuildStatus
 from builds.models import BomItem, BuildItem, BuildLine
 from builds.selectors import (
+    BomLine,
+    PartRef,
     allocated_quantities,
     available_quantities,
     bom_lines,
@@ -295,7 +297,7 @@ def test_explosion_includes_inherited_lines():
     line(red, component("Paint"), 2)
     explosion = explode_bom(red, 3)
     assert [(r.part.name, r.quantity, r.inherited_from) for r in explosion.rows] == [
-        ("Frame", D(3), template),
+        ("Frame", D(3), PartRef.of(template)),
         ("Paint", D(6), None),
     ]
 
@@ -388,21 +390,57 @@ def test_quantities_are_decimals():
     assert explosion.leaves[0].quantity == Decimal("0.75")
 
 
-def test_light_explosion_equals_the_full_one_without_extra_queries(product):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+def test_explosion_rows_carry_the_lines_and_parts_values(product):
+    """Rows hold ``BomLine`` / ``PartRef`` values (not model instances): the same figures
+    and names as the models, and nothing loaded on access."""
+    explosion = explode_bom(product, 2)
+    with CaptureQueriesContext(connection) as queries:
+        for row in explosion.rows:
+            item = BomItem.objects.get(pk=row.bom_item.pk)
+            part = Part.objects.get(pk=row.part.pk)
+            assert row.bom_item == BomLine(*(getattr(item, f) for f in BomLine._fields))
+            assert row.part == PartRef.of(part)
+            assert str(row.part) == str(part) and row.part.id == part.pk
+            assert isinstance(row.quantity, Decimal) and isinstance(row.bom_item.quantity, Decimal)
+    assert len(queries) == 2 * len(explosion.rows)  # only the two reads of this test
+    assert str(explosion.leaves[0].part) == str(Part.objects.get(name="Die"))
 
-    def shown(explosion):
-        rows = [
-            (r.level, str(r.part), r.bom_item.reference, r.quantity, r.optional, r.consumable)
-            for r in explosion.rows
-        ]
-        leaves = [(str(leaf.part), leaf.quantity, leaf.lines) for leaf in explosion.leaves]
-        return rows, leaves
 
-    with CaptureQueriesContext(connection) as full_queries:
-        full = shown(explode_bom(product, 2))
-    with CaptureQueriesContext(connection) as light_queries:
-        light = shown(explode_bom(product, 2, light=True))  # what the BOM page reads
-    assert light == full
-    assert len(light_queries) == len(full_queries)  # no deferred field loaded per row
+def test_explosion_rows_and_leaves_read_like_lists(product):
+    """``rows`` / ``leaves`` make their items when read; length, indexes (also negative),
+    slices (what the BOM page's pages take) and iteration agree."""
+    explosion = explode_bom(product, 2)
+    rows = list(explosion.rows)
+    assert len(explosion.rows) == len(rows) == 7
+    assert explosion.rows[0] == rows[0] and explosion.rows[-1] == rows[-1]
+    assert explosion.rows[2:5] == rows[2:5]
+    assert explosion.rows[10:20] == []
+    assert [leaf.part.name for leaf in explosion.leaves[1:3]] == ["Glue", "Resistor"]
+    with pytest.raises(IndexError):
+        explosion.rows[7]
+    assert explode_bom(component("Loose")).rows[:] == []
+
+
+def test_explosion_leaves_the_garbage_collector_as_it_found_it(product, monkeypatch):
+    import gc
+
+    from builds.selectors import bom as bom_selectors
+
+    assert gc.isenabled()
+    explode_bom(product)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        explode_bom(product)
+        assert not gc.isenabled()  # not switched on behind the caller's back
+    finally:
+        gc.enable()
+
+    def broken(*args):
+        assert not gc.isenabled()  # paused during the walk
+        raise RuntimeError("walk failed")
+
+    monkeypatch.setattr(bom_selectors, "_explode", broken)
+    with pytest.raises(RuntimeError):
+        explode_bom(product)
+    assert gc.isenabled()
