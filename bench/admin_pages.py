@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/import_export.py would shadow the django-import-export library: keep bench/ off the path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 FULL = {"parts": 100_000, "stock_items": 1_000_000, "orders": 1000, "bom_depth": 4, "seed": 1}
@@ -98,6 +100,11 @@ PAGES = [
     ("part changelist, low stock", "/admin/inventory/part/?low_stock=yes", PART),
     ("part changelist, has stock", "/admin/inventory/part/?has_stock=yes", PART),
     ("part changelist, active", "/admin/inventory/part/?active__exact=1", PART),
+    ("part changelist, assembly", "/admin/inventory/part/?assembly__exact=1", PART),
+    ("part changelist, trackable", "/admin/inventory/part/?trackable__exact=1", PART),
+    ("part changelist, virtual", "/admin/inventory/part/?virtual__exact=1", PART),
+    ("part changelist, template", "/admin/inventory/part/?is_template__exact=1", PART),
+    ("part changelist, locked", "/admin/inventory/part/?locked__exact=1", PART),
     ("part changelist, search IPN", "/admin/inventory/part/?q={ipn}", PART),
     ("part changelist, search name", "/admin/inventory/part/?q={name_word}", PART),
     ("part changelist, page 500", "/admin/inventory/part/?p={page}", PART),
@@ -116,7 +123,38 @@ PAGES = [
         "/admin/inventory/stockitem/?location={site}",
         STOCK,
     ),
+    (
+        "stock item changelist, category subtree",
+        "/admin/inventory/stockitem/?category={category}",
+        STOCK,
+    ),
+    (
+        "stock item changelist, status damaged",
+        "/admin/inventory/stockitem/?status__exact=55",
+        STOCK,
+    ),
+    ("stock item changelist, in stock", "/admin/inventory/stockitem/?in_stock=yes", STOCK),
+    ("stock item changelist, not in stock", "/admin/inventory/stockitem/?in_stock=no", STOCK),
+    ("stock item changelist, expired", "/admin/inventory/stockitem/?expired=yes", STOCK),
+    ("stock item changelist, serialized", "/admin/inventory/stockitem/?serialized=yes", STOCK),
+    ("stock item changelist, state all", "/admin/inventory/stockitem/?state=all", STOCK),
+    ("stock item changelist, state shipped", "/admin/inventory/stockitem/?state=shipped", STOCK),
     ("stock item change page", "/admin/inventory/stockitem/{item}/change/", STOCK),
+    (
+        "stock item history page",
+        "/admin/inventory/stockitem/{item}/history/",
+        "inventory_historicalstockitem",
+    ),
+    (
+        "location history page",
+        "/admin/inventory/stocklocation/{busy_location}/history/",
+        "inventory_historicalstocklocation",
+    ),
+    (
+        "part category change page",
+        "/admin/inventory/partcategory/{category}/change/",
+        "inventory_partcategory",
+    ),
     ("autocomplete: stock item part", AC + "part&term=", PART),
     ("autocomplete: stock item part, typed", AC + "part&term={name_word}", PART),
     ("autocomplete: stock item location", AC + "location&term=", "inventory_stocklocation"),

@@ -18,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/import_export.py would shadow the django-import-export library: keep bench/ off the path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 TMP = tempfile.mkdtemp(prefix="stockroom-bench-bom-")
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"

@@ -3,7 +3,7 @@
 from django.db.models import Q
 from unfold.contrib.filters.admin import DropdownFilter, RadioFilter
 
-from inventory.models import PartCategory, StockItem, StockLocation
+from inventory.models import PartCategory, StockLocation
 from inventory.search import prefix_q
 from inventory.selectors import has_stock_condition, low_stock_condition
 
@@ -84,16 +84,25 @@ class InStockFilter(YesNoFilter):
     title = "in stock"
     parameter_name = "in_stock"
 
-    def condition(self):
-        return Q(pk__in=StockItem.objects.in_stock().values("pk"))
+    def queryset(self, request, queryset):
+        # the conditions themselves, not "pk IN (in-stock ids)": that subquery lists ~1M ids
+        if self.value() == "yes":
+            return queryset.in_stock()
+        if self.value() == "no":
+            return queryset.not_in_stock()
+        return queryset
 
 
 class ExpiredFilter(YesNoFilter):
     title = "expired"
     parameter_name = "expired"
 
-    def condition(self):
-        return Q(pk__in=StockItem.objects.expired().values("pk"))
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.expired()
+        if self.value() == "no":
+            return queryset.not_expired()
+        return queryset
 
 
 class SerializedFilter(YesNoFilter):

@@ -288,6 +288,68 @@ def test_state_property_and_queryset_agree(part, shelf, user):
     assert not (set(items.values()) & set(StockItem.objects.in_stock()))
 
 
+def test_not_in_stock_and_not_expired_are_the_complements(part, shelf, user):
+    today = timezone.localdate()
+    items = {state: make(part, shelf, user) for state, make in STATES.items()}
+    live = _live(part, shelf)
+    others = [
+        StockItemFactory(part=part, quantity=1, location=shelf, status=70),  # lost
+        StockItemFactory(part=part, quantity=0, location=shelf),
+        StockItemFactory(part=part, quantity=1, location=shelf, is_building=True),
+        StockItemFactory(part=part, quantity=1, location=shelf, expiry_date=today),
+        StockItemFactory(
+            part=part, quantity=1, location=shelf, expiry_date=today - datetime.timedelta(days=1)
+        ),
+        StockItemFactory(
+            part=part,
+            quantity=1,
+            location=shelf,
+            status=70,
+            expiry_date=today - datetime.timedelta(days=9),
+        ),
+    ]
+    every = {*items.values(), live, *others}
+    mine = StockItem.objects.filter(part=part)
+    assert set(mine) == every
+    for positive, negative in [
+        (mine.in_stock(), mine.not_in_stock()),
+        (mine.expired(), mine.not_expired()),
+    ]:
+        assert set(positive) | set(negative) == every
+        assert not set(positive) & set(negative)
+    assert set(mine.expired()) == {others[4]}
+
+
+def test_the_in_stock_and_expired_filters_match_the_querysets(admin_client_root, part, shelf, user):
+    for make in STATES.values():
+        make(part, shelf, user)
+    _live(part, shelf)
+    StockItemFactory(part=part, quantity=1, location=shelf, status=70)
+    StockItemFactory(
+        part=part,
+        quantity=1,
+        location=shelf,
+        expiry_date=timezone.localdate() - datetime.timedelta(days=1),
+    )
+    held = StockItem.objects.held()
+    assert _rows(admin_client_root, "?in_stock=yes") == set(held.in_stock())
+    assert _rows(admin_client_root, "?in_stock=no") == set(held.not_in_stock())
+    assert _rows(admin_client_root, "?expired=yes") == set(held.expired())
+    assert _rows(admin_client_root, "?expired=no") == set(held.not_expired())
+    assert len(_rows(admin_client_root, "?expired=yes")) == 1
+
+
+def test_the_state_filter_gives_the_same_rows_when_a_state_is_dense(
+    admin_client_root, part, shelf, user, monkeypatch
+):
+    from inventory.admin import stock as stock_admin
+
+    items = {state: make(part, shelf, user) for state, make in STATES.items()}
+    monkeypatch.setattr(stock_admin, "SPARSE_STATE_IDS", 0)  # every state takes the plain filter
+    for state, item in items.items():
+        assert _rows(admin_client_root, f"?state={state.value}") == {item}
+
+
 def test_describe_state_is_empty_for_held_items(part, shelf):
     assert describe_state(_live(part, shelf)) == ""
 
