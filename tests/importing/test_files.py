@@ -477,3 +477,24 @@ def test_django_uploads_are_read_in_memory_and_from_temporary_files(settings):
         assert rows(sheet) == [(2, ["P-1", "Crème"])]
         assert not upload.closed  # the caller still owns the file
     on_disk.close()
+
+
+def test_utf16_without_a_byte_order_mark_is_recognised():
+    sheet = read_sheet(csv_file("IPN\tName\r\nP-1\tCrème\r\n", "utf-16-le"), filename="p.txt")
+    assert (sheet.encoding, sheet.delimiter) == ("UTF-16 (little-endian, no BOM)", "\t")
+    assert rows(sheet) == [(2, ["P-1", "Crème"])]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (dt.time(13, 45), "13:45:00"),
+        (dt.timedelta(hours=30), "1 day, 6:00:00"),
+        (dt.datetime(2024, 5, 1, 13, 45, 0, 500000), "2024-05-01 13:45:00.500000"),
+        (-0.0, "0"),
+        (123456789012345.0, "123456789012345"),
+        ("  kept as typed  ", "  kept as typed  "),
+    ],
+)
+def test_cell_text_of_other_xlsx_values(value, text):
+    assert files.cell_text(value) == text
