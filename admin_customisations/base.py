@@ -1,16 +1,16 @@
 """The one ModelAdmin base class every Stockroom admin uses.
 
-It composes unfold's look, simple-history's history pages, django-import-export's
-import/export views (with unfold's forms) and django-guardian's object-permission
+It composes unfold's look, simple-history's history pages, Stockroom's spreadsheet
+import/export pages (``admin_customisations.importing.admin``: natural keys, all or
+nothing, for models with a registered resource) and django-guardian's object-permission
 pages. Subclasses configure lists, filters, inlines and actions only.
 """
 
-from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
-from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from admin_customisations.history.admin import SafeHistoryAdminMixin
+from admin_customisations.importing.admin import ImportExportAdminMixin
 from admin_customisations.jobs.exports import BackgroundExportMixin
 from admin_customisations.object_permissions import (
     ObjectPermissionsAdminMixin,
@@ -27,13 +27,11 @@ class StockroomModelAdmin(
     SimpleHistoryAdmin,
     ObjectPermissionsAdminMixin,
     BackgroundExportMixin,  # exports over BULK_JOB_THRESHOLD rows run as jobs
-    ImportExportMixin,
+    ImportExportAdminMixin,  # import/export pages for models with a resource
     ModelAdmin,
 ):
-    """Unfold + simple-history + import-export + guardian, with large-table defaults."""
+    """Unfold + simple-history + spreadsheet import/export + guardian, large-table defaults."""
 
-    import_form_class = ImportForm
-    export_form_class = ExportForm
     # COUNT(*) over a big table dominates changelist time; show "more" instead.
     show_full_result_count = False
     list_per_page = 50

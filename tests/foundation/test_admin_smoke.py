@@ -1,17 +1,28 @@
 """Every Stockroom admin renders its changelist, add, change, history,
-object-permissions, import and export pages, within a constant query budget."""
+object-permissions pages and, where its model has a spreadsheet resource, the import,
+template and export pages (admins without one have none), within a constant query budget."""
 
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.test import RequestFactory
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from tests.admin_cases import ADMIN_CASES, stockroom_admin_models
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["changelist", "add", "change", "history", "permissions", "import", "export"]
+PAGES = [
+    "changelist",
+    "add",
+    "change",
+    "history",
+    "permissions",
+    "import",
+    "import_template",
+    "export",
+]
+SHEET_PAGES = {"import", "import_template", "export"}
 
 
 def test_every_stockroom_admin_has_a_case():
@@ -24,6 +35,8 @@ def page_url(label, page, obj):
     name = f"admin:{opts.app_label}_{opts.model_name}_{page}"
     if page in {"change", "history", "permissions"}:
         return reverse(name, args=[obj.pk])
+    if page == "import_template":
+        return reverse(name, args=["xlsx"])
     return reverse(name)
 
 
@@ -39,18 +52,33 @@ def test_admin_page_renders(admin_client_root, superuser, label, page):
         pytest.skip("this admin has no add page (read-only model)")
     if page == "permissions" and not model_admin.include_object_permissions_urls:
         pytest.skip("this admin has no object permissions (read-only model)")
-    response = admin_client_root.get(page_url(label, page, obj))
-    if page == "import" and not case.importable:
-        assert response.status_code == 403
+    if page in SHEET_PAGES and not model_admin.sheet_resources():
+        # no resource: no import/export pages at all, and no buttons on the list
+        with pytest.raises(NoReverseMatch):
+            page_url(label, page, obj)
+        changelist = admin_client_root.get(page_url(label, "changelist", obj)).content.decode()
+        assert "/import/" not in changelist and "/export/" not in changelist
         return
+    response = admin_client_root.get(page_url(label, page, obj))
     assert response.status_code == 200, response.content[:2000]
+    if page == "import_template":
+        assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+        return
     content = response.content.decode()
     if page in {"change", "history", "permissions"}:
         assert str(obj) in content or page == "permissions"
     if page == "import":
-        assert 'name="import_file"' in content
+        assert 'name="import_file"' in content and 'name="delimiter"' in content
+        assert "template.csv" in content and "template.xlsx" in content
+        resource = model_admin.sheet_resources()[0]
+        assert all(column.header in content for column in resource.columns)
     if page == "export":
         assert 'name="format"' in content
+        resource = model_admin.sheet_resources()[0]
+        assert content.count('name="columns"') == len(resource.columns)
+    if page == "changelist" and model_admin.sheet_resources():
+        assert page_url(label, "import", obj) in content  # the Import button
+        assert page_url(label, "export", obj) in content
     if page == "change":
         # the object tools link to history and object permissions
         assert (

@@ -24,7 +24,7 @@ def test_a_large_export_becomes_a_job_and_its_file_is_the_requesters(
     assert "format" in export_page
 
     response = client.post(
-        EXPORT_URL + f"?category={category.pk}", {"format": "0", "resource": "0"}
+        EXPORT_URL + f"?category={category.pk}", {"format": "csv", "columns": ["IPN", "Name"]}
     )
     job = BackgroundJob.objects.get()
     assert response.status_code == 302 and response.url.endswith(f"/backgroundjob/{job.pk}/change/")
@@ -51,7 +51,7 @@ def test_a_small_export_is_still_a_direct_download(client, superuser, settings):
     settings.BULK_JOB_THRESHOLD = 3
     factories.PartFactory(name="Only", ipn="ONLY-1")
     client.force_login(superuser)
-    response = client.post(EXPORT_URL, {"format": "0", "resource": "0"})
+    response = client.post(EXPORT_URL, {"format": "csv", "columns": ["IPN"]})
     assert response.status_code == 200
     assert "ONLY-1" in response.content.decode()
     assert not BackgroundJob.objects.exists()

@@ -29,8 +29,11 @@ STANDARD_SUFFIXES = {
     "permissions": "object_permissions",
     "permissions_manage_user": "object_permissions_user",
     "permissions_manage_group": "object_permissions_group",
+    # spreadsheet import/export (admin_customisations.importing.admin)
     "import": "import",
-    "process_import": "process_import",
+    "import_template": "import_template",
+    "import_run": "import_run",
+    "import_confirm": "import_confirm",
     "export": "export",
     "password_change": "password_change",
 }
@@ -68,6 +71,8 @@ OBJECT_MANAGE_RULES = {
 }
 
 OBJECT_KINDS = {
+    "import_run",  # these two take the suite's import run of the admin, not the object
+    "import_confirm",
     "change",
     "delete",
     "history",
@@ -150,6 +155,72 @@ def admin_for(label: str):
     raise LookupError(label)
 
 
+# --- spreadsheet import/export: what the role table says (docs/importing.md) ---
+
+
+def sheet_resource(model_admin):
+    """The resource an admin's import/export pages use by default (None: no such pages)."""
+    resources = getattr(model_admin, "sheet_resources", lambda: [])()
+    return resources[0] if resources else None
+
+
+def _letters(model, user, matrix) -> str:
+    label = model._meta.label_lower
+    if label in matrix:
+        return matrix[label][user.username]
+    # a model without an admin of its own (order lines): its role's model permissions
+    return "".join(
+        letter
+        for letter, action in zip("VACD", ("view", "add", "change", "delete"), strict=True)
+        if user.has_perm(model_perm(model, action))
+    )
+
+
+def import_expected(model_admin, user, matrix) -> bool:
+    """Import: add AND change on the resource's model, view on the models it names."""
+    resource = sheet_resource(model_admin)
+    if resource is None:
+        return False
+    from admin_customisations.importing.admin import referenced_models
+
+    rights = _letters(resource.model, user, matrix)
+    if not ("A" in rights and "C" in rights):
+        return False
+    return all(
+        "V" in _letters(m, user, matrix) or "C" in _letters(m, user, matrix)
+        for m in referenced_models(resource)
+    )
+
+
+# Export needs view, except contacts (personal data): change.
+EXPORT_NEEDS = {"orders.contact": "C"}
+
+
+def export_expected(model_admin, user, matrix) -> bool:
+    resource = sheet_resource(model_admin)
+    if resource is None:
+        return False
+    letter = EXPORT_NEEDS.get(resource.model._meta.label_lower, "V")
+    return letter in _letters(resource.model, user, matrix)
+
+
+def import_run_for(model_admin, owner):
+    """A validated import run of ``owner`` on this admin (others may not see or confirm it)."""
+    from admin_customisations.models import ImportRun
+
+    resource = sheet_resource(model_admin)
+    if resource is None:
+        return None
+    return ImportRun.objects.create(
+        resource=resource.name,
+        original_name="suite.csv",
+        user=owner,
+        status=ImportRun.Status.VALID,
+        total_rows=1,
+        new_count=1,
+    )
+
+
 # --- objects for admins without an AdminCase (third-party and auth) ---
 
 
@@ -222,9 +293,10 @@ def _snapshot_models():
         for m in apps.get_models()
         if issubclass(m, UserObjectPermissionBase | GroupObjectPermissionBase)
     }
+    from admin_customisations.models import BackgroundJob, ImportRun
     from inventory.models import StockItem, StockItemTracking
 
-    models |= {StockItem, StockItemTracking}
+    models |= {StockItem, StockItemTracking, ImportRun, BackgroundJob}
     return sorted(models, key=lambda m: m._meta.label_lower)
 
 

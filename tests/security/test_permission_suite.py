@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import RequestFactory
 from django.urls import reverse
@@ -38,6 +39,9 @@ from tests.security.admin_urls import (
     THIRD_PARTY_OBJECTS,
     admin_for,
     classify_urls,
+    export_expected,
+    import_expected,
+    import_run_for,
     registered_labels,
     snapshot,
 )
@@ -57,6 +61,7 @@ class World:
     restricted: set
     matrix: dict
     history_ids: dict
+    import_runs: dict  # label -> an import run of `suite-owner` on that admin
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +107,14 @@ def _build_world() -> World:
         if history is not None:
             latest = history.order_by("-history_id").first()
             history_ids[label] = latest.history_id if latest else None
+    import_runs = {label: import_run_for(admin_for(label), owner) for label in objects}
     return World(
         users=users,
         objects=objects,
         restricted=restricted,
         matrix=permission_matrix(list(users.values())),
         history_ids=history_ids,
+        import_runs=import_runs,
     )
 
 
@@ -133,10 +140,12 @@ def _declared(model, permission, user, rights) -> bool:
     return "C" in rights
 
 
-def _expected(url, *, user, model_admin, rights, object_rights, importable):
+def _expected(url, *, user, model_admin, rights, object_rights, matrix):
     """(GET allowed?, POST allowed?) for one URL; None = not requested that way."""
     kind = url.kind
     administer = _may_administer(user) and "C" in rights
+    importable = import_expected(model_admin, user, matrix)
+    exportable = export_expected(model_admin, user, matrix)
     table = {
         "changelist": ("V" in rights, None),
         "add": ("A" in rights, "A" in rights),
@@ -147,9 +156,13 @@ def _expected(url, *, user, model_admin, rights, object_rights, importable):
         "object_permissions": (administer, administer),
         "object_permissions_user": (administer, administer),
         "object_permissions_group": (administer, administer),
-        "import": ("A" in rights and importable, "A" in rights and importable),
-        "process_import": (None, "A" in rights and importable),
-        "export": ("V" in rights, "V" in rights),
+        "import": (importable, importable),
+        "import_template": (importable, None),
+        # the suite's run belongs to `suite-owner`: only superusers and job administrators
+        # may look at it, nobody else may confirm it, and the preview page takes no POST
+        "import_run": (user.is_superuser and "V" in rights, False),
+        "import_confirm": (None, False),
+        "export": (exportable, exportable),
         "password_change": ("C" in rights, "C" in rights),
     }
     if kind in table:
@@ -171,8 +184,12 @@ def _expected(url, *, user, model_admin, rights, object_rights, importable):
 
 
 def _args(url, *, obj, user, world, label):
+    if url.kind == "import_template":
+        return ["csv"]
     if url.kind not in OBJECT_KINDS:
         return []
+    if url.kind in ("import_run", "import_confirm"):
+        return [world.import_runs[label].pk]
     if url.kind == "history_version":
         return [obj.pk, world.history_ids.get(label)]
     if url.kind == "object_permissions_user":
@@ -193,7 +210,11 @@ def _forged_post(url, *, model_admin):
         "object_permissions": {"submit_manage_user": "1", "user": "reader"},
         "object_permissions_user": {"permissions": perms, "submit_manage_user": "1"},
         "object_permissions_group": {"permissions": perms, "submit_manage_group": "1"},
-        "export": {"format": "0", "resource": "0"},
+        "export": {"format": "csv", "columns": ["Name"]},
+        "import": {
+            "import_file": SimpleUploadedFile("forged.csv", b"Name,IPN\nForged,FORGED-1\n"),
+            "delimiter": ",",
+        },
         "change": {"name": "forged", "notes": "forged", "_save": "Save"},
         "history_version": {"name": "forged", "_save": "Save"},
         "password_change": {"password1": "Forged-pass-123", "password2": "Forged-pass-123"},
@@ -210,14 +231,13 @@ def _check_url(url, *, client, user, model_admin, obj, world, label, failures):
     manage_rule = OBJECT_MANAGE_RULES.get(label)
     if manage_rule is not None and object_rights and manage_rule(user, obj):
         object_rights += "M"
-    importable = ADMIN_CASES[label].importable if label in ADMIN_CASES else False
     get_ok, post_ok = _expected(
         url,
         user=user,
         model_admin=model_admin,
         rights=rights,
         object_rights=object_rights,
-        importable=importable,
+        matrix=world.matrix,
     )
     args = _args(url, obj=obj, user=user, world=world, label=label)
     if None in args:
