@@ -23,10 +23,9 @@ Decisions (docs/decisions.md, "Spreadsheet import and export"):
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models.functions import Lower
 from import_export import resources as ie_resources
 
-from admin_customisations.importing.keys import clean_path, norm, norm_path, resolve
+from admin_customisations.importing.keys import clean_path, lower_in, norm, norm_path, resolve
 from admin_customisations.importing.messages import field_error_messages
 from admin_customisations.importing.resource import (
     NEW,
@@ -316,10 +315,9 @@ class PartResource(SheetResource):
         found = {}
         base = Part.objects.select_related(*self.select_related)
         if ipns:
-            qs = base.annotate(_li=Lower("ipn")).filter(_li__in=ipns)
-            found.update({("ipn", norm(p.ipn)): p for p in qs})
+            found.update({("ipn", norm(p.ipn)): p for p in lower_in(base, "ipn", ipns)})
         if names:
-            qs = base.filter(ipn="").annotate(_ln=Lower("name")).filter(_ln__in=names)
+            qs = lower_in(base.filter(ipn=""), "name", names)
             found.update({("name", norm(p.name), norm(p.revision)): p for p in qs})
         return found
 
@@ -355,8 +353,7 @@ class ParameterTemplateResource(SheetResource):
 
     def find_existing(self, rows, *, ctx):
         names = {norm(row.get("Name", "")) for _, row in rows} - {""}
-        qs = PartParameterTemplate.objects.annotate(_ln=Lower("name")).filter(_ln__in=names)
-        return {(norm(t.name),): t for t in qs}
+        return {(norm(t.name),): t for t in lower_in(PartParameterTemplate.objects, "name", names)}
 
 
 @register

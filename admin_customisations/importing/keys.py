@@ -31,7 +31,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.db import connection
 from django.db.models.functions import Lower
 
 from admin_customisations.importing.resource import CellValueError
@@ -93,18 +93,36 @@ def _normaliser(kind: str):
 # ---------------------------------------------------------------- loaders (one query each)
 
 
+def lower_in(queryset, attr: str, values, *, batch: int = 900) -> list:
+    """Objects of ``queryset`` whose ``LOWER(attr)`` is one of ``values`` (lower-case).
+
+    Written as plain SQL: Django's ``Lower(attr)__in`` prepares every value through the
+    function's output field, which costs more than the query at a thousand values, and
+    the expression index ``LOWER(ipn)`` serves this form on SQLite and PostgreSQL."""
+    values = sorted(values)
+    if not values:
+        return []
+    model = queryset.model
+    column = model._meta.get_field(attr).column
+    quote = connection.ops.quote_name
+    found = []
+    for start in range(0, len(values), batch):
+        part = values[start : start + batch]
+        where = f"LOWER({quote(model._meta.db_table)}.{quote(column)}) IN ({', '.join(['%s'] * len(part))})"
+        found.extend(queryset.extra(where=[where], params=part))  # noqa: S610 (values are params)
+    return found
+
+
 def _load_paths(model, keys):
-    lowered = list(keys)
-    qs = model.objects.annotate(_lp=Lower("pathstring")).filter(
-        Q(_lp__in=lowered) | Q(pathstring__in=lowered)
-    )
+    qs = lower_in(model.objects.all(), "pathstring", keys)
+    exact = [k for k in keys if k not in {norm_path(o.pathstring) for o in qs}]
+    if exact:  # non-ASCII case differences (SQLite's LOWER folds ASCII only)
+        qs = [*qs, *model.objects.filter(pathstring__in=exact)]
     return {norm_path(obj.pathstring): obj for obj in qs}
 
 
 def _load_by_name(queryset, keys, attr="name"):
-    lowered = list(keys)
-    qs = queryset.annotate(_ln=Lower(attr)).filter(_ln__in=lowered)
-    return {norm(getattr(obj, attr)): obj for obj in qs}
+    return {norm(getattr(obj, attr)): obj for obj in lower_in(queryset, attr, keys)}
 
 
 def _load(kind: str, keys: set[str]) -> dict:
@@ -121,9 +139,7 @@ def _load(kind: str, keys: set[str]) -> dict:
         rest = [k for k in keys if k not in found]
         if rest:  # parts without an IPN, by name when the name is unique among them
             by_name: dict[str, list] = {}
-            for part in (
-                Part.objects.filter(ipn="").annotate(_ln=Lower("name")).filter(_ln__in=rest)
-            ):
+            for part in lower_in(Part.objects.filter(ipn=""), "name", rest):
                 by_name.setdefault(norm(part.name), []).append(part)
             found.update({k: v[0] for k, v in by_name.items() if len(v) == 1})
         return found

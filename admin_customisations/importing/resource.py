@@ -528,27 +528,22 @@ class SheetResource:
         return sorted({self.column(h).attribute.split("__")[0] for r in updated for h in r.changes})
 
     def commit(self, results: list[RowResult], *, ctx: ImportContext) -> None:
-        """Write a chunk's new and updated rows (history attributed to the importer)."""
-        from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+        """Write a chunk's new and updated rows, each with its history row (importing user,
+        reason "Imported from <file> (import #N)"); see ``saving.py``."""
+        from admin_customisations.importing.saving import create_with_history, update_with_history
 
         new = [r.instance for r in results if r.action == NEW]
         updated = [r for r in results if r.action == UPDATE]
         if new:
-            bulk_create_with_history(
-                new,
-                self.model,
-                batch_size=500,
-                default_user=ctx.user,
-                default_change_reason=ctx.reason,
-            )
+            create_with_history(self.model, new, user=ctx.user, reason=ctx.reason)
         if updated:
-            bulk_update_with_history(
-                [r.instance for r in updated],
+            fields = {id(r.instance): self.update_fields([r]) for r in updated}
+            update_with_history(
                 self.model,
-                self.update_fields(updated),
-                batch_size=250,
-                default_user=ctx.user,
-                default_change_reason=ctx.reason,
+                [r.instance for r in updated],
+                lambda obj: fields[id(obj)],
+                user=ctx.user,
+                reason=ctx.reason,
             )
 
 
@@ -565,12 +560,31 @@ def register(resource_cls: type[SheetResource]) -> type[SheetResource]:
 
 
 def _discover() -> None:
-    global _discovered
-    if not _discovered:
-        from django.utils.module_loading import autodiscover_modules
+    """Import every app's ``resources`` module once (each registers its resources).
 
-        _discovered = True
-        autodiscover_modules("resources")
+    A module that fails to import is logged and skipped, so one app's broken resource
+    does not take every other import page down with it."""
+    global _discovered
+    if _discovered:
+        return
+    import logging
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from django.apps import apps
+
+    _discovered = True
+    for app_config in apps.get_app_configs():
+        name = f"{app_config.name}.resources"
+        try:
+            if find_spec(name) is None:
+                continue
+            import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                logging.getLogger(__name__).exception("Cannot load %s", name)
+        except Exception:  # noqa: BLE001
+            logging.getLogger(__name__).exception("Cannot load %s", name)
 
 
 def all_resources() -> list[SheetResource]:
