@@ -457,12 +457,14 @@ class SheetResource:
             if value is SKIP or col.attribute is None:
                 continue
             value = self.default_for_empty(col, value)
+            if not updating:
+                setattr(instance, col.attribute, value)
+                continue
             old = getattr(instance, col.attribute)
-            if updating and self.same(col, old, value):
+            if self.same(col, old, value):
                 continue
             setattr(instance, col.attribute, value)
-            if updating:
-                result.changes[col.header] = (col.show(old), col.show(value))
+            result.changes[col.header] = (col.show(old), col.show(value))
         if result.errors:
             result.action = ERROR
             return result
