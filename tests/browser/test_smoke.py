@@ -2,7 +2,8 @@
 
 Each account logs in through the login form, then opens every changelist, the first
 object's change page, its history page and one history version of every registered
-model, and a few intermediate action forms. A page fails when it logs a JavaScript
+model, the import and export pages of every list that has them, and a few intermediate
+action forms. A page fails when it logs a JavaScript
 error (console error or uncaught exception), answers with a status the account's role
 does not explain (200 where the admin grants the page, 403 where it does not), loads a
 sub-resource with a 4xx/5xx, or has no <title> or <h1>. Every failure is collected and
@@ -34,6 +35,8 @@ SCREENSHOTS = {  # (username, page name) -> file name; a few, to look at by eye
     ("allaccess", "action inventory.stockitem move_stock"): "allaccess-stock-move.png",
     ("reader", "changelist orders.purchaseorder"): "reader-purchaseorder-list.png",
     ("engineer", "changelist orders.purchaseorder"): "engineer-purchaseorder-forbidden.png",
+    ("allaccess", "import inventory.part"): "allaccess-part-import.png",
+    ("allaccess", "export inventory.part"): "allaccess-part-export.png",
 }
 
 
@@ -131,6 +134,24 @@ def build_plans(users) -> list[UserPlan]:
                     continue
                 allowed = _object_allowed(model_admin, request, obj, "history")
                 plan.visits.append(Visit(f"history version {label}", url, 200 if allowed else 403))
+        for model, model_admin in sorted(
+            admin.site._registry.items(), key=lambda kv: kv[0]._meta.label_lower
+        ):
+            resources = getattr(model_admin, "sheet_resources", lambda: [])()
+            if not resources:
+                continue  # no import/export pages on this list
+            info = model._meta.app_label, model._meta.model_name
+            for page, allowed in (
+                ("import", model_admin.has_sheet_import_permission(request, resources[0])),
+                ("export", model_admin.has_sheet_export_permission(request, resources[0])),
+            ):
+                plan.visits.append(
+                    Visit(
+                        f"{page} {model._meta.label_lower}",
+                        reverse("admin:{}_{}_{}".format(*info, page)),
+                        200 if allowed else 403,
+                    )
+                )
         for label, action, eligible in targets:
             model = next(m for m in admin.site._registry if m._meta.label_lower == label)
             model_admin = admin.site._registry[model]
