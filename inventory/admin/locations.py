@@ -11,7 +11,6 @@ from admin_customisations.memo import cached_per_object
 from inventory.admin.tree import TreeAdmin
 from inventory.models import StockItem, StockLocation
 from inventory.permissions import changeable_locations, may_change_location
-from inventory.resources import StockLocationResource
 from inventory.selectors import annotate_location_counts
 from inventory.services.stock import stock_location_delete, stock_location_move_items
 
@@ -62,7 +61,6 @@ class StockLocationAdmin(TreeAdmin):
         "items_here",
     ]
     readonly_fields = ["breadcrumbs", "child_links", "items_here"]
-    resource_classes = [StockLocationResource]
     count_field = "item_count"
     count_label = "items"
     annotate_counts = staticmethod(annotate_location_counts)
