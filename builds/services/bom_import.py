@@ -18,8 +18,8 @@ History rows are written in bulk, attributed to ``user`` with ``reason`` (plus t
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from django.db import connection, transaction
+from simple_history.utils import bulk_create_with_history
 
 from builds.models import BomItem, BomItemSubstitute
 from builds.services.bom import (
@@ -133,11 +133,11 @@ def bom_lines_import(*, part, changes: list[BomLineChange], user, reason: str = 
                 change.item = next(by_object)
     if updated:
         fields = sorted({name for c in changes if c.item.pk for name in c.fields} | {"validated"})
-        bulk_update_with_history(
+        _update_rows(updated, fields)
+        BomItem.history.bulk_history_create(
             updated,
-            BomItem,
-            fields,
             batch_size=BATCH,
+            update=True,
             default_user=user,
             default_change_reason=with_reason_suffix(reason),
         )
@@ -155,6 +155,24 @@ def bom_lines_import(*, part, changes: list[BomLineChange], user, reason: str = 
 
     build_orders_follow_bom(part_ids=_users_of_line(part, inherited), user=user)
     return items
+
+
+def _update_rows(items, fields) -> None:
+    """One parameterised ``UPDATE … WHERE id = %s`` per line, sent with ``executemany``.
+
+    ``bulk_update`` builds a CASE expression over every row of a batch, whose compilation
+    grows with the batch (13 s for 5,000 lines on SQLite); this is linear."""
+    model_fields = [BomItem._meta.get_field(name) for name in fields]
+    table = connection.ops.quote_name(BomItem._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in model_fields)
+    sql = f"UPDATE {table} SET {assignments} WHERE {connection.ops.quote_name('id')} = %s"
+    params = [
+        [f.get_db_prep_save(getattr(item, f.attname), connection) for f in model_fields] + [item.pk]
+        for item in items
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), BATCH):
+            cursor.executemany(sql, params[start : start + BATCH])
 
 
 def _culprit(part, changes, new_parts):

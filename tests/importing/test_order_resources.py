@@ -411,3 +411,22 @@ def test_all_access_may_import_order_lines(world):
     user = User.objects.get(username="allaccess")
     for name in ORDER_RESOURCES:
         assert resource_for(name).may_import(user), name
+
+
+@pytest.mark.parametrize(
+    ("example", "name"),
+    [(n, n) for n in ORDER_RESOURCES]
+    + [("bom_lines", "bom_lines"), ("bom_designators", "bom_lines")],
+)
+def test_example_files_have_the_resources_columns(example, name):
+    from django.conf import settings
+
+    from admin_customisations.importing.engine import match_headers
+
+    path = settings.BASE_DIR / "fixtures" / "examples" / f"{example}.csv"
+    headers = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    resource = resource_for(name)
+    resource = resource.for_headers(headers) if hasattr(resource, "for_headers") else resource
+    mapping, problems = match_headers(resource, headers)
+    assert problems == []
+    assert len(mapping) == len(headers)
