@@ -75,6 +75,7 @@ class TreeResource(SheetResource):
 
     kind = ""  # keys.py look-up kind
     key_columns = ("Path",)
+    always_validate = ("name",)  # the path's last level
 
     def column_for_field(self, name: str) -> str:
         if name in ("name", "parent", "pathstring"):

@@ -23,12 +23,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.base import ModelState
 from import_export import widgets
 from import_export.fields import Field
 
 from admin_customisations.importing.messages import field_error_messages
 
 NEW, UPDATE, UNCHANGED, ERROR = "new", "update", "unchanged", "error"
+_IMMUTABLE = (str, int, float, bool, Decimal, date, datetime, type(None))
 ACTIONS = (NEW, UPDATE, UNCHANGED, ERROR)
 
 
@@ -325,6 +327,7 @@ class SheetResource:
     permission: str = "change"
     select_related: tuple[str, ...] = ()
     description: str = ""
+    always_validate: tuple[str, ...] = ()  # fields set from other cells (e.g. a tree's name)
 
     # ---------------------------------------------------------------- columns
     def get_title(self) -> str:
@@ -411,9 +414,28 @@ class SheetResource:
         return {}
 
     def new_instance(self, row: dict, *, ctx: ImportContext):
-        obj = self.model()
-        if hasattr(obj, "created_by_id") and ctx.user is not None and ctx.user.pk:
-            obj.created_by = ctx.user
+        """A new object with the model's defaults (and ``created_by``).
+
+        Copied from one prototype per run when every default is immutable: building a
+        model instance field by field costs more than validating it."""
+        prototype = ctx.state.get("_prototype")
+        if prototype is None:
+            prototype = self.model()
+            if hasattr(prototype, "created_by_id") and ctx.user is not None and ctx.user.pk:
+                prototype.created_by_id = ctx.user.pk
+            mutable = any(
+                f.has_default() and not isinstance(f.get_default(), _IMMUTABLE)
+                for f in self.model._meta.concrete_fields
+            )
+            ctx.state["_prototype"] = prototype = prototype if not mutable else False
+        if prototype is False:
+            obj = self.model()
+            if hasattr(obj, "created_by_id") and ctx.user is not None and ctx.user.pk:
+                obj.created_by_id = ctx.user.pk
+            return obj
+        obj = self.model.__new__(self.model)
+        obj.__dict__ = prototype.__dict__.copy()
+        obj._state = ModelState()
         return obj
 
     def clean_reference(self, col: Column, text: str, *, ctx: ImportContext, result: RowResult):
@@ -503,20 +525,38 @@ class SheetResource:
             return old.casefold() == new.casefold()  # a key's case is kept as stored
         return old == new
 
-    def clean_exclude(self) -> list[str]:
-        """Fields full_clean skips: foreign keys (resolved by natural key already) and
-        fields the model computes."""
-        return [
+    def clean_exclude(self, ctx: ImportContext | None = None) -> list[str]:
+        """Fields full_clean skips: foreign keys (resolved by natural key already), fields
+        the model computes and, with ``ctx``, fields the file does not set (they keep
+        their stored value or the model's default, both valid)."""
+        if ctx is not None and "_exclude" in ctx.state:
+            return ctx.state["_exclude"]
+        set_by_file = (
+            {c.attribute for c in self.importable_columns(ctx.headers) if c.attribute}
+            if ctx is not None
+            else None
+        )
+        exclude = [
             f.name
             for f in self.model._meta.concrete_fields
-            if f.is_relation or not f.editable or f.primary_key
+            if f.is_relation
+            or not f.editable
+            or f.primary_key
+            or (
+                set_by_file is not None
+                and f.name not in set_by_file
+                and f.name not in self.always_validate
+            )
         ]
+        if ctx is not None:
+            ctx.state["_exclude"] = exclude
+        return exclude
 
     def validate_instance(self, result: RowResult, *, ctx: ImportContext) -> None:
         """full_clean without unique checks (those run in bulk in ``check_chunk``)."""
         try:
             result.instance.full_clean(
-                exclude=self.clean_exclude(), validate_unique=False, validate_constraints=False
+                exclude=self.clean_exclude(ctx), validate_unique=False, validate_constraints=False
             )
         except ValidationError as error:
             for column, message in field_error_messages(error, self.column_for_field):
