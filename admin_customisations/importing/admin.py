@@ -267,7 +267,9 @@ class ImportExportAdminMixin:
         filters = request.GET.urlencode()
         for resource in self.sheet_resources():
             name = self.sheet_param(resource)
-            suffix = f" {resource_label(resource).lower()}" if name else ""
+            # "Import" for the list's own records; "Import purchase order lines" otherwise
+            hosted = name or resource.model is not self.model
+            suffix = f" {resource_label(resource).lower()}" if hosted else ""
             if self.has_sheet_import_permission(request, resource):
                 links.append(
                     {

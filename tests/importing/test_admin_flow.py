@@ -454,3 +454,23 @@ def test_a_job_sized_file_is_validated_and_committed_by_jobs(client, demo, setti
     run.refresh_from_db()
     assert run.status == ImportRun.Status.COMMITTED
     assert Part.objects.filter(ipn__startswith="JOB-").count() == 5
+
+
+def test_order_lines_are_exported_from_the_order_list_with_its_search(client, demo):
+    wanted = factories.PurchaseOrderLineFactory()
+    factories.PurchaseOrderLineFactory(order=wanted.order)
+    other = factories.PurchaseOrderLineFactory()
+    client.force_login(demo["allaccess"])
+    listing = client.get(reverse("admin:orders_purchaseorder_changelist")).content.decode()
+    assert "Export purchase order lines" in listing and "Import purchase order lines" in listing
+    url = (
+        reverse("admin:orders_purchaseorder_export")
+        + f"?resource=purchase_order_lines&_changelist_filters=q%3D{wanted.order.reference}"
+    )
+    response = client.post(url, {"format": "csv", "columns": ["Order", "Quantity"]})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["Order", "Quantity"]
+    assert [r[0] for r in rows[1:]] == [wanted.order.reference] * 2
+    assert other.order.reference not in response.content.decode("utf-8-sig")
+    unknown = reverse("admin:orders_purchaseorder_export") + "?resource=parts"
+    assert client.get(unknown).status_code == 404  # parts are not exported from this list
