@@ -118,6 +118,13 @@ def resource_label(resource) -> str:
     return resource.get_title() if hasattr(resource, "get_title") else resource.name
 
 
+def in_sentence(title: str) -> str:
+    """'Part categories' -> 'part categories', but 'BOM lines' stays."""
+    if len(title) > 1 and title[1].isupper():
+        return title
+    return title[:1].lower() + title[1:]
+
+
 # ------------------------------------------------------------------ forms
 
 
@@ -269,7 +276,7 @@ class ImportExportAdminMixin:
             name = self.sheet_param(resource)
             # "Import" for the list's own records; "Import purchase order lines" otherwise
             hosted = name or resource.model is not self.model
-            suffix = f" {resource_label(resource).lower()}" if hosted else ""
+            suffix = f" {in_sentence(resource_label(resource))}" if hosted else ""
             if self.has_sheet_import_permission(request, resource):
                 links.append(
                     {
@@ -330,7 +337,7 @@ class ImportExportAdminMixin:
         context = self._page_context(
             request,
             resource,
-            f"Import {resource_label(resource).lower()}",
+            f"Import {in_sentence(resource_label(resource))}",
             form=form,
             media=self.media + form.media,
             columns=resource.columns,
@@ -365,7 +372,7 @@ class ImportExportAdminMixin:
         return redirect(self._url("import_run", run.pk))
 
     # ---------------------------------------------------------------- preview
-    def _run(self, request, run_id, *, resource_name=None):
+    def _run(self, request, run_id):
         from admin_customisations.models import ImportRun
 
         run = get_object_or_404(ImportRun.objects.select_related("job", "user"), pk=run_id)
@@ -427,6 +434,13 @@ class ImportExportAdminMixin:
                 messages.INFO,
             )
             return redirect(self._url("changelist"))
+        if run.status == run.Status.COMMITTING:
+            self.message_user(
+                request,
+                f"Import #{run.pk} is already being imported; nothing more was written.",
+                messages.INFO,
+            )
+            return redirect(preview_url)
         if run.status != run.Status.VALID:
             self.message_user(
                 request,
@@ -447,14 +461,18 @@ class ImportExportAdminMixin:
                 preview_url if run.status != run.Status.COMMITTED else self._url("changelist")
             )
         if summary.get("job") is not None and run.status == run.Status.COMMITTING:
-            return redirect(preview_url)  # runs as a job: the preview shows its progress
+            self.message_user(
+                request,
+                f"Import #{run.pk} runs in the background as job #{summary['job'].pk}: "
+                "this page shows its progress.",
+                messages.INFO,
+            )
+            return redirect(preview_url)  # the preview follows the job
         if run.status == run.Status.COMMITTED:
             self.message_user(request, committed_message(run, resource), messages.SUCCESS)
             return redirect(self._url("changelist"))
         self.message_user(
-            request,
-            f"Nothing was imported: {run.message or 'the import failed.'}",
-            messages.ERROR,
+            request, run.message or "The import failed and nothing was imported.", messages.ERROR
         )
         return redirect(preview_url)
 
@@ -508,7 +526,7 @@ class ImportExportAdminMixin:
         context = self._page_context(
             request,
             resource,
-            f"Export {resource_label(resource).lower()}",
+            f"Export {in_sentence(resource_label(resource))}",
             form=form,
             media=self.media + form.media,
             count=count,
@@ -527,7 +545,7 @@ def committed_message(run, resource) -> str:
     return (
         f"Imported {run.original_name} (import #{run.pk}): {run.new_count} new, "
         f"{run.updated_count} updated, {run.unchanged_count} unchanged "
-        f"{resource_label(resource).lower()}."
+        f"{in_sentence(resource_label(resource))}."
     )
 
 

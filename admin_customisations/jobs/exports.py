@@ -65,11 +65,12 @@ def export_or_start_job(
 
 
 def start_export_job(*, model_admin, request, resource, filters, fmt, headers, total):
+    from admin_customisations.importing.admin import in_sentence, resource_label
     from admin_customisations.jobs.runner import enqueue
 
     opts = model_admin.model._meta
     job = BackgroundJob.objects.create(
-        name=f"Export: {resource.get_title().lower()}"[:200],
+        name=f"Export: {in_sentence(resource_label(resource))}"[:200],
         task_name="stockroom.run_bulk_job",
         action=f"{opts.label_lower}:{EXPORT}",
         params={"resource": resource.name, "format": fmt, "columns": list(headers)},
