@@ -302,6 +302,26 @@ def test_explosion_includes_inherited_lines():
     ]
 
 
+def test_explosion_includes_inherited_lines_of_a_variant_sub_assembly():
+    """The template is named only by the inherited line (loaded for its name), two levels down."""
+    top = assembly("Top")
+    template = assembly("Widget", is_template=True)
+    red = assembly("Widget red", variant_of=template)
+    line(top, red, 2)
+    line(template, component("Frame"), 1, inherited=True)
+    line(template, component("Template only"), 1)  # not inherited: not in the variant's BOM
+    line(red, component("Paint"), "0.5")
+    rows = [
+        (r.level, r.part.name, r.quantity, r.inherited_from and str(r.inherited_from))
+        for r in explode_bom(top, 3).rows
+    ]
+    assert rows == [
+        (1, "Widget red", D(6), None),
+        (2, "Frame", D(6), str(template)),
+        (2, "Paint", D(3), None),
+    ]
+
+
 def test_explosion_survives_a_loop_in_bad_data():
     a, b = assembly("A"), assembly("B")
     BomItem.objects.bulk_create([BomItem(part=a, sub_part=b), BomItem(part=b, sub_part=a)])
@@ -322,8 +342,8 @@ def test_explosion_queries_do_not_grow_with_width():
         wide_rows = explode_bom(wide, 1).rows
     assert len(narrow_rows) == 2 + 4 + 8 + 16
     assert len(wide_rows) == 6 + 36 + 216 + 216 * 5
-    # per level: one query for the lines, one for the parts they use (each loaded once)
-    assert len(narrow_queries) == len(wide_queries) == 2 * 4
+    # per level: one query, the lines joined to the parts they use
+    assert len(narrow_queries) == len(wide_queries) == 4
 
 
 # ---------------------------------------------------------------------------
