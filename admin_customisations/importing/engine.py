@@ -194,6 +194,11 @@ def process(run, *, write: bool, progress=None) -> Outcome:
             f"You may not import {resource.get_title().lower()}: importing needs permission "
             f"to add and to change {resource.model._meta.verbose_name_plural}."
         )
+    if not run.file:
+        raise ImportRefused(
+            "The uploaded file is no longer available (uploads are kept until the import "
+            "ends, at most a day); upload it again."
+        )
     outcome = Outcome()
     handle, sheet = _open_sheet(run)
     try:
@@ -216,7 +221,7 @@ def process(run, *, write: bool, progress=None) -> Outcome:
             write=write,
             headers=tuple(mapping.values()),
         )
-        resource.start(ctx=ctx) if hasattr(resource, "start") else None
+        resource.start(ctx=ctx)
         seen: dict = {}
         rows = (
             (number, {h: (cells[i] if i < len(cells) else "") for i, h in mapping.items()})
@@ -258,8 +263,7 @@ def process(run, *, write: bool, progress=None) -> Outcome:
             ctx.lookups.end_chunk()
             if progress is not None:
                 progress(outcome.total)
-        if hasattr(resource, "finish"):
-            resource.finish(ctx=ctx)
+        resource.finish(ctx=ctx)
     finally:
         handle.close()
     return outcome

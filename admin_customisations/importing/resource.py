@@ -399,6 +399,12 @@ class SheetResource:
         shown = [f"{h} '{row.get(h, '').strip()}'" for h in self.key_columns if row.get(h, "")]
         return ", ".join(shown)
 
+    def start(self, *, ctx: ImportContext) -> None:
+        """Hook: once per run, before the first chunk (e.g. load ownership rules)."""
+
+    def finish(self, *, ctx: ImportContext) -> None:
+        """Hook: once per run, after the last chunk (inside the commit's transaction)."""
+
     def prepare(self, rows: list[tuple[int, dict]], *, ctx: ImportContext) -> None:
         """Bulk-resolve the natural keys of a chunk (one query per key kind)."""
         from admin_customisations.importing.keys import resolve

@@ -375,3 +375,12 @@ def test_reaper_removes_abandoned_uploads_after_a_day(superuser, resistors):
     from admin_customisations.jobs import runner
 
     assert runner.reap()["import_files_removed"] == 0
+
+
+def test_run_whose_file_is_gone_says_so(superuser, resistors):
+    run = make_run(superuser, "parts", parts_csv([part_row(1)]))
+    run.delete_file()
+    run.refresh_from_db()
+    summary = engine.validate(run)
+    assert summary["status"] == Status.INVALID
+    assert summary["message"].startswith("The uploaded file is no longer available")
