@@ -411,10 +411,30 @@ class BomLineResource(SheetResource):
         key = norm(ipn) if ipn else f"{norm(manufacturer_name)} / {norm(mpn)}"
         if key in planned:
             return planned[key]
+        from admin_customisations.permissions import user_may
+        from orders.models import Company, ManufacturerPart
+
+        if not user_may(ctx.user, "add", model=Part):
+            result.error(
+                SUB_PART,
+                "You may not create parts, so 'Create missing sub-parts' cannot create this "
+                "one: ask someone who may, or import the part first.",
+            )
+            return None
         manufacturer = None
         if mpn:
             if not manufacturer_name:
                 result.error(MANUFACTURER, f"Give the manufacturer of '{mpn}'.")
+                return None
+            if not (
+                user_may(ctx.user, "view", model=Company)
+                and user_may(ctx.user, "add", model=ManufacturerPart)
+            ):
+                result.error(
+                    MPN,
+                    "You may not create manufacturer parts (or see companies): give the "
+                    "sub-part's IPN without Manufacturer and MPN.",
+                )
                 return None
             try:
                 manufacturer = lookup(ctx.lookups, "manufacturer", manufacturer_name)
@@ -487,6 +507,26 @@ class BomLineResource(SheetResource):
 
     # ------------------------------------------------------------ recursion, in bulk
     def check_chunk(self, results, *, ctx) -> None:
+        self._check_same_line(results, ctx=ctx)
+        self._check_recursion([r for r in results if not r.is_error], ctx=ctx)
+
+    def _check_same_line(self, results, *, ctx) -> None:
+        """Two rows naming the same line in different ways (IPN in one, manufacturer + MPN
+        in the other) would add it twice: refused with both rows."""
+        seen = ctx.state.setdefault("lines_seen", {})
+        for result in results:
+            item = result.instance
+            sub_part = item.sub_part.pk or id(item.sub_part)
+            first = seen.setdefault((item.part.pk, sub_part, item.optional), result.number)
+            if first != result.number:
+                result.error(
+                    SUB_PART,
+                    f"Rows {first} and {result.number} both mean the "
+                    f"{'optional ' if item.optional else ''}line of '{item.sub_part}' in "
+                    f"'{item.part}': give it once.",
+                )
+
+    def _check_recursion(self, results, *, ctx) -> None:
         """No line may make a BOM contain itself: one search per assembly of the chunk for
         all its new components and substitutes (lines of the same chunk included)."""
         by_assembly = defaultdict(list)

@@ -325,3 +325,70 @@ def test_engineers_may_import_boms_readers_may_not(parts):
     ]
     engineer = import_file(User.objects.get(username="engineer"), "bom_lines", text)
     assert engineer.status == "committed", messages(engineer)
+
+
+# ---------------------------------------------------------------- the upload form
+
+
+def test_the_bom_upload_page_offers_the_options_and_the_run_keeps_them(client, superuser, parts):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from admin_customisations.models import ImportRun
+
+    client.force_login(superuser)
+    url = reverse("admin:builds_bomitem_import")
+    page = client.get(url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Do-not-place rows" in text and "Create missing sub-parts" in text
+    data = designator_file([["ASM-1", "R1", "R-01", ""], ["ASM-1", "R2", "R-01", "DNP"]])
+    response = client.post(
+        url,
+        {
+            "import_file": SimpleUploadedFile("eda.csv", data.encode(), content_type="text/csv"),
+            "delimiter": "",
+            "dnp": "skip",
+            "create_missing": "on",
+        },
+    )
+    assert response.status_code == 302
+    run = ImportRun.objects.get()
+    assert run.options == {"dnp": "skip", "create_missing": True}
+    assert (run.status, run.new_count, run.total_rows) == ("valid", 1, 1)
+
+
+def test_one_line_named_twice_in_different_ways_is_refused(superuser, parts):
+    maker = factories.ManufacturerFactory(name="Yageo")
+    factories.ManufacturerPartFactory(part=parts["R1"], manufacturer=maker, mpn="RC0603")
+    headers = ["Assembly IPN", "Designator", "Sub-part IPN", "Manufacturer", "MPN"]
+    text = designator_file(
+        [["ASM-1", "R1", "R-01", "", ""], ["ASM-1", "R2", "", "Yageo", "RC0603"]], headers
+    )
+    run = import_file(superuser, "bom_lines", text)
+    assert messages(run) == [
+        "row 3, column Sub-part IPN: Rows 2 and 3 both mean the line of 'R-01 | Resistor 10k' "
+        "in 'ASM-1 | Mainboard': give it once."
+    ]
+    assert not BomItem.objects.exists()
+
+
+def test_creating_missing_sub_parts_needs_permission_to_add_parts(parts):
+    from django.contrib.auth.models import Group, Permission
+
+    from admin_customisations.roles import set_group_roles
+
+    group = Group.objects.create(name="bom editors")
+    set_group_roles(group, {"part": ("view",), "build": ("view",)})
+    group.permissions.add(
+        *Permission.objects.filter(codename__in=["add_bomitem", "change_bomitem"])
+    )
+    user = User.objects.create_user("bomeditor", password="pw-bom-123", is_staff=True)
+    user.groups.add(group)
+    text = designator_file([["ASM-1", "U1", "U-100", ""]])
+    run = import_file(user, "bom_lines", text, options={"create_missing": True})
+    assert messages(run) == [
+        "row 2, column Sub-part IPN: You may not create parts, so 'Create missing sub-parts' "
+        "cannot create this one: ask someone who may, or import the part first."
+    ]
+    assert not Part.objects.filter(ipn="U-100").exists()
