@@ -132,7 +132,7 @@ def upload_form_class(resource):
     """The upload form: file and delimiter, plus the resource's own options form."""
     options = getattr(resource, "options_form", None)
     bases = (UploadForm, options) if options else (UploadForm,)
-    return type("ImportUploadForm", bases, {})
+    return type("ImportUploadForm", bases, {"field_order": ["import_file", "delimiter"]})
 
 
 class UploadForm(forms.Form):

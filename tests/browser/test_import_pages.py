@@ -99,6 +99,21 @@ def test_upload_preview_confirm_in_the_browser(
     assert polled.value.status == 200
     page.screenshot(path=screenshot_dir / "import-preview-job.png")
     problems += watcher.take()
+
+    # the BOM import's own options, and the export page's column chooser
+    watcher.current = base + reverse("admin:builds_bomitem_import")
+    page.goto(watcher.current)
+    assert page.locator("input[name=dnp]").count() == 2
+    assert page.locator("input[name=create_missing]").count() == 1
+    page.screenshot(path=screenshot_dir / "import-upload-bom.png", full_page=True)
+    watcher.current = base + reverse("admin:inventory_part_export")
+    page.goto(watcher.current + f"?_changelist_filters=category__id__exact%3D{resistors.pk}")
+    boxes = page.locator("input[name=columns]")
+    assert boxes.count() > 20
+    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    assert "2 rows match" in page.locator("#export-count").inner_text()
+    page.screenshot(path=screenshot_dir / "export-parts.png", full_page=True)
+    problems += watcher.take()
     context.close()
     assert problems == []
     assert Part.objects.filter(ipn__in=["G-1", "G-2"]).count() == 2
