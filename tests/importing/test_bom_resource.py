@@ -392,3 +392,21 @@ def test_creating_missing_sub_parts_needs_permission_to_add_parts(parts):
         "cannot create this one: ask someone who may, or import the part first."
     ]
     assert not Part.objects.filter(ipn="U-100").exists()
+
+
+def test_an_assembly_locked_between_preview_and_confirm_fails_the_import(superuser, parts):
+    from admin_customisations.importing import engine
+
+    text = csv_text(LINE_HEADERS, [["ASM-1", "R-01", "1", "", "", ""]])
+    run, _ = validate(superuser, "bom_lines", text)
+    assert run.status == "valid"
+    Part.objects.filter(pk=parts["ASM"].pk).update(locked=True)
+    summary = engine.commit(run)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert summary["message"].startswith("The import failed and nothing was imported")
+    assert messages(run) == [
+        "row 2, column Assembly IPN: 'ASM-1 | Mainboard' is locked: its BOM cannot be "
+        "changed. Unlock the part first."
+    ]
+    assert not BomItem.objects.exists()

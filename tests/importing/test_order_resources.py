@@ -430,3 +430,21 @@ def test_example_files_have_the_resources_columns(example, name):
     mapping, problems = match_headers(resource, headers)
     assert problems == []
     assert len(mapping) == len(headers)
+
+
+def test_an_order_closed_between_preview_and_confirm_fails_the_import(superuser, purchase):
+    from admin_customisations.importing import engine
+
+    order = purchase["order"]
+    text = csv_text(["Order", "Supplier SKU", "Quantity"], [[order.reference, "296-1", "3"]])
+    run, _ = validate(superuser, "purchase_order_lines", text)
+    assert run.status == "valid", messages(run)
+    type(order).objects.filter(pk=order.pk).update(status=PurchaseOrderStatus.CANCELLED)
+    engine.commit(run)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert messages(run) == [
+        f"row 2, column Order: {order.reference} is Cancelled: lines can be added or changed "
+        "only while the order is open."
+    ]
+    assert not PurchaseOrderLine.objects.exists()
