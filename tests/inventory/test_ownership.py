@@ -189,8 +189,17 @@ def test_import_touching_a_location_the_user_does_not_own_is_refused_whole(world
     assert StockLocation.objects.get(pk=world["shelf_b"].pk).description == "renamed ok"
 
 
-def test_stock_items_cannot_be_imported_around_the_services(admin_client_root):
-    assert admin_client_root.get("/admin/inventory/stockitem/import/").status_code == 403
+def test_stock_items_are_imported_only_through_the_services(admin_client_root):
+    """The stock import page is the service-backed resource's (stock_item_create: tracking,
+    serials, ownership per row; tests/importing/test_inventory_resources.py), not a
+    model-level import."""
+    from admin_customisations.importing.resource import resource_for
+    from inventory.models import StockItem
+    from inventory.resources import StockItemResource
+
+    assert isinstance(resource_for(StockItem), StockItemResource)
+    page = admin_client_root.get("/admin/inventory/stockitem/import/")
+    assert page.status_code == 200 and "Serial numbers" in page.content.decode()
 
 
 def test_location_autocomplete_for_stock_offers_only_changeable_locations(client, world):
