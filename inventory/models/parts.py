@@ -65,6 +65,19 @@ class PartCategory(TreeNode):
         return nearest.default_location if nearest else None
 
 
+# the part list's yes/no filters (inventory/admin/parts.py), each with a partial index
+PART_FLAG_FILTERS = (
+    "assembly",
+    "component",
+    "trackable",
+    "purchaseable",
+    "salable",
+    "virtual",
+    "is_template",
+    "locked",
+)
+
+
 class Part(models.Model):
     """An abstract part: what something is, not a physical quantity of it (that is a StockItem)."""
 
@@ -219,6 +232,17 @@ class Part(models.Model):
             # case-insensitive prefix search of names and IPNs (autocomplete)
             models.Index(Lower("name"), name="part_name_lower_idx"),
             models.Index(Lower("ipn"), name="part_ipn_lower_idx"),
+            # each yes/no filter of the part list, in the list's order: a page of the few
+            # virtual (template, locked, ...) parts is read from a small partial index instead
+            # of walking part_list_order_idx through every part
+            *(
+                models.Index(
+                    fields=["name", "revision", "id"],
+                    condition=models.Q(**{flag: True}),
+                    name=f"part_list_{flag.replace('is_', '')}_idx",
+                )
+                for flag in PART_FLAG_FILTERS
+            ),
         ]
 
     def __str__(self):
