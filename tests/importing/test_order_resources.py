@@ -448,3 +448,34 @@ def test_an_order_closed_between_preview_and_confirm_fails_the_import(superuser,
         "only while the order is open."
     ]
     assert not PurchaseOrderLine.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "host"),
+    [
+        ("bom_lines", "builds_bomitem"),
+        ("companies", "orders_company"),
+        ("contacts", "orders_contact"),
+        ("addresses", "orders_address"),
+        ("manufacturer_parts", "orders_manufacturerpart"),
+        ("supplier_parts", "orders_supplierpart"),
+        ("price_breaks", "orders_supplierpart"),
+        ("purchase_order_lines", "orders_purchaseorder"),
+        ("sales_order_lines", "orders_salesorder"),
+    ],
+)
+def test_import_page_and_template_of_each_resource(admin_client_root, name, host):
+    from django.conf import settings
+    from django.urls import reverse
+
+    resource = resource_for(name)
+    query = (
+        "" if resource.model._meta.label_lower.replace(".", "_") == host else f"?resource={name}"
+    )
+    page = admin_client_root.get(reverse(f"admin:{host}_import") + query)
+    assert page.status_code == 200
+    template = admin_client_root.get(reverse(f"admin:{host}_import_template", args=["csv"]) + query)
+    assert template.status_code == 200
+    body = b"".join(template.streaming_content) if template.streaming else template.content
+    example = (settings.BASE_DIR / "fixtures" / "examples" / f"{name}.csv").read_text()
+    assert body.decode("utf-8-sig").splitlines()[0] == example.splitlines()[0]
