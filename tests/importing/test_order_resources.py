@@ -59,11 +59,15 @@ def export_csv(user, name) -> str:
 
 
 def assert_round_trip(user, name, expected_rows):
+    """Export → import: every row unchanged, and no history row written (no-op rows)."""
+    model = resource_for(name).model
+    history = model.history.count()
     text = export_csv(user, name)
     assert len(text.splitlines()) == expected_rows + 1, text
     run = import_file(user, name, text, filename="export.csv")
     assert run.status == "committed", messages(run)
     assert (run.new_count, run.updated_count, run.unchanged_count) == (0, 0, expected_rows)
+    assert model.history.count() == history
 
 
 # ---------------------------------------------------------------- companies
