@@ -96,6 +96,8 @@ def may_import(user, resource) -> bool:
 def may_export(user, resource) -> bool:
     if user is None or not user.is_active or not user.is_staff:
         return False
+    if not resource.may_export(user):
+        return False
     action = EXPORT_PERMISSION.get(resource.model._meta.label_lower, "view")
     return user_may(user, action, model=resource.model)
 
