@@ -123,9 +123,6 @@ class BackgroundJobAdmin(StockroomModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # progress is written by the runner only; cancel/retry are their own views
 
-    def has_import_permission(self, request):
-        return False
-
     def get_urls(self):
         view = self.admin_site.admin_view
         return [

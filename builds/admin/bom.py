@@ -151,9 +151,6 @@ class BomItemAdmin(StockroomModelAdmin):
         actions.pop("delete_selected", None)  # deleting goes through the service (locks, builds)
         return actions
 
-    def has_import_permission(self, request):
-        return False  # no natural-key BOM import yet: lines must pass the recursion check
-
     def save_model(self, request, obj, form, change):
         if change:
             changes = {n: form.cleaned_data[n] for n in form.changed_data if n in LINE_FIELDS}

@@ -289,9 +289,6 @@ class BuildOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     def has_add_child_permission(self, request, obj=None):
         return self.has_add_permission(request)
 
-    def has_import_permission(self, request):
-        return False  # builds are created through build_order_create (lines, reference)
-
     def has_delete_permission(self, request, obj=None):
         if not super().has_delete_permission(request, obj):
             return False

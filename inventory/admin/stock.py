@@ -226,11 +226,6 @@ class StockItemAdmin(StockroomModelAdmin):
             return [("Left stock", {"fields": ["left_stock"]}), *self.fieldsets]
         return self.fieldsets
 
-    def has_import_permission(self, request):
-        # Rows would bypass the stock services (tracking, ownership, serial rules); stock is
-        # imported through service-backed resources in the import/export work.
-        return False
-
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or may_change_stock_item(request.user, obj))

@@ -31,6 +31,3 @@ class StockItemTrackingAdmin(StockroomModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def has_import_permission(self, request):
-        return False

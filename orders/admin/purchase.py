@@ -244,10 +244,6 @@ class PurchaseOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
         obj.pk = created.pk
         obj.__dict__.update(created.__dict__)
 
-    def has_import_permission(self, request):
-        # orders are created and moved through their statuses by the services only
-        return False
-
     # --- permissions for the actions ---
 
     def has_place_permission(self, request, obj=None):

@@ -204,10 +204,6 @@ class ReturnOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
         for order in queryset:
             services.return_order_delete(order=order, user=request.user)
 
-    def has_import_permission(self, request):
-        # orders are created and moved through their statuses by the services only
-        return False
-
     def has_issue_permission(self, request, obj=None):
         return request.user.has_perm("orders.issue_returnorder")
 

@@ -279,10 +279,6 @@ class SalesOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
         for order in queryset:
             services.sales_order_delete(order=order, user=request.user)
 
-    def has_import_permission(self, request):
-        # orders are created and moved through their statuses by the services only
-        return False
-
     # --- permissions for the actions ---
 
     def has_issue_permission(self, request, obj=None):
@@ -477,9 +473,6 @@ class SalesOrderShipmentAdmin(StockroomModelAdmin):
     def delete_queryset(self, request, queryset):
         for shipment in queryset:
             services.shipment_delete(shipment=shipment, user=request.user)
-
-    def has_import_permission(self, request):
-        return False
 
     def has_ship_permission(self, request, obj=None):
         return request.user.has_perm("orders.ship_salesorder")
