@@ -314,12 +314,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 
-# django-import-export
-IMPORT_EXPORT_USE_TRANSACTIONS = True
-IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
-IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# django-import-export: only its fields and widgets are used (the cell layer of
+# admin_customisations/importing); its admin views and their IMPORT_EXPORT_* settings are not.
 
 # django-guardian: no anonymous user row; we never grant anonymous access.
 ANONYMOUS_USER_NAME = None
