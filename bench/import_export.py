@@ -252,6 +252,7 @@ def main():
         flush=True,
     )
     user = setup()
+    resource_for("parts")  # load every resource in the parent: the children inherit them
     n = ARGS.rows
     new_csv = write_csv(VAR / "parts-new.csv", PART_HEADERS, part_rows(n))
     upd_csv = write_csv(VAR / "parts-update.csv", PART_HEADERS, part_rows(n, version=2))

@@ -37,11 +37,13 @@ from admin_customisations.importing.resource import (
     RowErrors,
     RowResult,
     SheetResource,
+    attach,
     boolean_column,
     choice_column,
     date_column,
     decimal_column,
     integer_column,
+    load_instances,
     register,
     text_column,
 )
@@ -314,12 +316,22 @@ class PartResource(SheetResource):
             ""
         }
         found = {}
-        base = Part.objects.select_related(*self.select_related)
+        loaded = []
         if ipns:
-            found.update({("ipn", norm(p.ipn)): p for p in lower_in(base, "ipn", ipns)})
+            loaded += lower_in(Part.objects.order_by(), "ipn", ipns, load=load_instances)
         if names:
-            qs = lower_in(base.filter(ipn=""), "name", names)
-            found.update({("name", norm(p.name), norm(p.revision)): p for p in qs})
+            named = lower_in(
+                Part.objects.filter(ipn="").order_by(), "name", names, load=load_instances
+            )
+            loaded += named
+            found.update({("name", norm(p.name), norm(p.revision)): p for p in named})
+        found.update({("ipn", norm(p.ipn)): p for p in loaded if p.ipn})
+        # Part.clean reads the category: the (few) categories once per run, not per row
+        categories = ctx.state.setdefault("categories", {})
+        missing = {p.category_id for p in loaded} - set(categories) - {None}
+        if missing:
+            categories.update(PartCategory.objects.in_bulk(missing))
+        attach(loaded, "category", categories)
         return found
 
     def adjust(self, col, value, *, row, result, ctx):

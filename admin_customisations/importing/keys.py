@@ -93,7 +93,7 @@ def _normaliser(kind: str):
 # ---------------------------------------------------------------- loaders (one query each)
 
 
-def lower_in(queryset, attr: str, values, *, batch: int = 900) -> list:
+def lower_in(queryset, attr: str, values, *, batch: int = 900, load=list) -> list:
     """Objects of ``queryset`` whose ``LOWER(attr)`` is one of ``values`` (lower-case).
 
     Written as plain SQL: Django's ``Lower(attr)__in`` prepares every value through the
@@ -109,7 +109,7 @@ def lower_in(queryset, attr: str, values, *, batch: int = 900) -> list:
     for start in range(0, len(values), batch):
         part = values[start : start + batch]
         where = f"LOWER({quote(model._meta.db_table)}.{quote(column)}) IN ({', '.join(['%s'] * len(part))})"
-        found.extend(queryset.extra(where=[where], params=part))  # noqa: S610 (values are params)
+        found.extend(load(queryset.extra(where=[where], params=part)))  # noqa: S610 (params)
     return found
 
 

@@ -313,6 +313,35 @@ def choice_column(header, attribute, model, **kwargs) -> Column:
     )
 
 
+def load_instances(queryset) -> list:
+    """The queryset's objects built from ``values_list`` rows (database converters applied).
+
+    For the rows an import compares against: Django's per-object ``__init__`` (defaults,
+    descriptors, init signals) costs more than the comparison. Only for models without
+    ``post_init`` receivers that matter (none for parts, templates, parameters)."""
+    model = queryset.model
+    attnames = [f.attname for f in model._meta.concrete_fields]
+    objects = []
+    for values in queryset.values_list(*attnames):
+        obj = model.__new__(model)
+        obj.__dict__.update(zip(attnames, values, strict=True))
+        state = ModelState()
+        state.adding = False
+        state.db = queryset.db
+        obj._state = state
+        objects.append(obj)
+    return objects
+
+
+def attach(objects, field: str, related: dict) -> None:
+    """Set ``obj.<field>`` from ``related`` ({id: object}) without a query."""
+    attname = f"{field}_id"
+    for obj in objects:
+        pk = getattr(obj, attname)
+        if pk is not None and pk in related:
+            obj._state.fields_cache[field] = related[pk]
+
+
 # ------------------------------------------------------------------ the resource base
 
 
@@ -488,6 +517,8 @@ class SheetResource:
             if not updating:
                 setattr(instance, col.attribute, value)
                 continue
+            if col.reference and self._same_reference(instance, col, value):
+                continue  # compared by id: the old related object is not loaded
             old = getattr(instance, col.attribute)
             if self.same(col, old, value):
                 continue
@@ -521,6 +552,13 @@ class SheetResource:
         if isinstance(model_field, (models.CharField, models.TextField)):
             return ""
         return value
+
+    def _same_reference(self, instance, col: Column, value) -> bool:
+        attname = self.model._meta.get_field(col.attribute).attname
+        new_id = value.pk if value is not None else None
+        if value is not None and new_id is None:
+            return False  # an object planned earlier in this file
+        return getattr(instance, attname) == new_id
 
     def same(self, col: Column, old, new) -> bool:
         if isinstance(old, models.Model) or isinstance(new, models.Model):
