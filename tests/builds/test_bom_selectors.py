@@ -303,7 +303,7 @@ def test_explosion_includes_inherited_lines():
 
 
 def test_explosion_includes_inherited_lines_of_a_variant_sub_assembly():
-    """The template is named only by the inherited line (loaded for its name), two levels down."""
+    """Inherited lines of a variant two levels down (its template loaded for its name)."""
     top = assembly("Top")
     template = assembly("Widget", is_template=True)
     red = assembly("Widget red", variant_of=template)
@@ -342,8 +342,8 @@ def test_explosion_queries_do_not_grow_with_width():
         wide_rows = explode_bom(wide, 1).rows
     assert len(narrow_rows) == 2 + 4 + 8 + 16
     assert len(wide_rows) == 6 + 36 + 216 + 216 * 5
-    # per level: one query, the lines joined to the parts they use
-    assert len(narrow_queries) == len(wide_queries) == 4
+    # per level: one query for the lines, one for the parts they use (each loaded once)
+    assert len(narrow_queries) == len(wide_queries) == 2 * 4
 
 
 # ---------------------------------------------------------------------------
