@@ -476,3 +476,24 @@ def test_order_lines_are_exported_from_the_order_list_with_its_search(client, de
     assert other.order.reference not in response.content.decode("utf-8-sig")
     unknown = reverse("admin:orders_purchaseorder_export") + "?resource=parts"
     assert client.get(unknown).status_code == 404  # parts are not exported from this list
+
+
+def test_the_resources_options_are_on_the_upload_form_and_stored_with_the_run(client, demo):
+    client.force_login(demo["allaccess"])
+    url = reverse("admin:builds_bomitem_import")
+    page = client.get(url).content.decode()
+    assert 'name="dnp"' in page and 'name="create_missing"' in page
+    body = csv_text(["Assembly IPN", "Sub-part IPN", "Quantity"], [["NOPE-1", "NOPE-2", "1"]])
+    post_upload(client, body, url=url, dnp="skip", create_missing="on")
+    run = ImportRun.objects.get()
+    assert run.resource == "bom_lines"
+    assert run.options == {"dnp": "skip", "create_missing": True}
+
+
+def test_a_hosted_resources_template(client, demo):
+    client.force_login(demo["allaccess"])
+    url = reverse("admin:inventory_part_import_template", args=["csv"])
+    response = client.get(url + "?resource=part_parameters")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == resource_for("part_parameters").headers()
+    assert client.get(url + "?resource=companies").status_code == 404
