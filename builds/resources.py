@@ -28,8 +28,10 @@ from admin_customisations.importing.resource import (
     NEW,
     UNCHANGED,
     UPDATE,
+    CellError,
     CellValueError,
     Column,
+    RowErrors,
     RowResult,
     SheetResource,
     boolean_column,
@@ -539,7 +541,8 @@ class BomLineResource(SheetResource):
             parts = [p for p in parts if p.pk]
             if parts:
                 by_assembly[item.part.pk].append((result, parts))
-        planned_edges = defaultdict(set)  # lines this chunk adds, for loops inside the file
+        # lines the file adds (this chunk and the ones before), for loops inside the file
+        planned_edges = ctx.state.setdefault("planned_edges", defaultdict(set))
         for assembly_id, entries in by_assembly.items():
             for _, parts in entries:
                 planned_edges[assembly_id].update(p.pk for p in parts)
@@ -608,8 +611,14 @@ class BomLineResource(SheetResource):
                 bom_lines_import(
                     part=changes[0].item.part, changes=changes, user=ctx.user, reason=ctx.reason
                 )
-            except BomLineError as error:
-                raise ValidationError(f"Row {error.key}: {' '.join(error.messages)}") from None
+            except BomLineError as error:  # a rule the preview could not see (e.g. a loop
+                # through lines of several chunks): the row and the reason, nothing written
+                column = SUB_PART if "contain itself" in " ".join(error.messages) else ""
+                raise RowErrors([CellError(error.key, column, " ".join(error.messages))]) from None
+            except ValidationError as error:  # the assembly as a whole (locked meanwhile)
+                raise RowErrors(
+                    [CellError(changes[0].key, ASSEMBLY, " ".join(error.messages))]
+                ) from None
 
     def _create_planned_parts(self, results, *, ctx) -> None:
         from orders.models import ManufacturerPart

@@ -410,3 +410,25 @@ def test_an_assembly_locked_between_preview_and_confirm_fails_the_import(superus
         "changed. Unlock the part first."
     ]
     assert not BomItem.objects.exists()
+
+
+def test_a_loop_through_existing_and_new_lines_fails_the_commit_with_the_row(superuser, parts):
+    """A uses B (file), B uses C (existing), C uses A (file): each row alone is fine, the
+    service finds the loop when writing; nothing is written and the row is named."""
+    sub = factories.PartFactory(ipn="SUB-1", name="Sub-assembly", assembly=True)
+    for part in (parts["ASM"], parts["TOP"]):
+        part.component = True
+        part.save()
+    parts["TOP"].refresh_from_db()
+    bom_item_create(part=parts["TOP"], sub_part=sub, quantity=1, user=superuser)
+    text = csv_text(
+        LINE_HEADERS,
+        [["ASM-1", "TOP-1", "1", "", "", ""], ["SUB-1", "ASM-1", "1", "", "", ""]],
+    )
+    run = import_file(superuser, "bom_lines", text)
+    assert run.status == "failed"
+    assert len(run.errors) == 1
+    error = run.errors[0]
+    assert (error["row"], error["column"]) == (3, "Sub-part IPN")
+    assert "the BOM would contain itself" in error["message"]
+    assert BomItem.objects.count() == 1
