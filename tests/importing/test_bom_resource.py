@@ -432,3 +432,23 @@ def test_a_loop_through_existing_and_new_lines_fails_the_commit_with_the_row(sup
     assert (error["row"], error["column"]) == (3, "Sub-part IPN")
     assert "the BOM would contain itself" in error["message"]
     assert BomItem.objects.count() == 1
+
+
+def test_a_designator_workbook_with_boolean_dnp_cells(superuser, parts):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Assembly IPN", "Designator", "Sub-part IPN", "Value", "Quantity", "DNP"])
+    sheet.append(["ASM-1", "R2", "R-01", "10k", 1, False])
+    sheet.append(["ASM-1", "R1", "R-01", "10k", 1, None])
+    sheet.append(["ASM-1", "C1", "C-01", "100n", 1, True])
+    out = io.BytesIO()
+    book.save(out)
+    run = import_file(superuser, "bom_lines", out.getvalue(), filename="board.xlsx")
+    assert run.status == "committed", messages(run)
+    lines = {
+        (line.sub_part.ipn, line.optional): (line.quantity, line.reference)
+        for line in BomItem.objects.select_related("sub_part")
+    }
+    assert lines == {("R-01", False): (2, "R1, R2"), ("C-01", True): (1, "C1")}
