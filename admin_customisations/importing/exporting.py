@@ -9,7 +9,12 @@ chosen columns through IO's writers (typed cells, formula neutralisation) to a f
 from __future__ import annotations
 
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import FieldDoesNotExist, FieldError, ValidationError
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    FieldError,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.http import QueryDict
 
 from admin_customisations.jobs.selection import request_as
@@ -49,7 +54,13 @@ def export_queryset(model_admin, resource, user, filters: str):
     request = request_as(user, filters)
     try:
         listed = model_admin.get_changelist_instance(request).get_queryset(request)
-    except (IncorrectLookupParameters, FieldError, FieldDoesNotExist, ValidationError) as error:
+    except (
+        IncorrectLookupParameters,
+        FieldError,
+        FieldDoesNotExist,
+        ValidationError,
+        SuspiciousOperation,  # a lookup the admin does not allow (DisallowedModelAdminLookup)
+    ) as error:
         raise BadFilters(str(error)) from error
     ids = listed.order_by().values("pk")
     base = resource.queryset(user)

@@ -497,3 +497,11 @@ def test_a_hosted_resources_template(client, demo):
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == resource_for("part_parameters").headers()
     assert client.get(url + "?resource=companies").status_code == 404
+
+
+@pytest.mark.parametrize("filters", ["nonsense%3D1", "created_by__password__startswith%3Dpbkdf2"])
+def test_export_with_filters_the_list_refuses_says_so(client, demo, filters):
+    client.force_login(demo["allaccess"])
+    response = client.get(f"{PART_EXPORT}?_changelist_filters={filters}")
+    assert response.status_code == 302 and response.url == PART_LIST
+    assert "filters are not valid any more" in messages_of(response)[0]
