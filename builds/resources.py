@@ -621,24 +621,14 @@ class BomLineResource(SheetResource):
                 ) from None
 
     def _create_planned_parts(self, results, *, ctx) -> None:
-        from orders.models import ManufacturerPart
-        from orders.services.companies import manufacturer_part_save
+        from builds.services.bom_import import bom_sub_part_create
 
         for result in results:
             part = result.instance.sub_part
-            if part.pk is not None:
-                continue
-            part.full_clean(exclude=["category", "variant_of", "revision_of"])
-            part._history_user = ctx.user
-            part._change_reason = ctx.reason
-            part.save()
-            manufacturer, mpn = getattr(part, "_import_manufacturer", (None, ""))
-            if manufacturer is not None and mpn:
-                manufacturer_part_save(
-                    manufacturer_part=ManufacturerPart(
-                        part=part, manufacturer=manufacturer, mpn=mpn
-                    ),
-                    user=ctx.user,
+            if part.pk is None:
+                manufacturer, mpn = getattr(part, "_import_manufacturer", (None, ""))
+                bom_sub_part_create(
+                    part=part, user=ctx.user, reason=ctx.reason, manufacturer=manufacturer, mpn=mpn
                 )
 
 

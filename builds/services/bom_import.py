@@ -23,7 +23,6 @@ from simple_history.utils import bulk_create_with_history
 
 from builds.models import BomItem, BomItemSubstitute
 from builds.services.bom import (
-    EDITABLE_FIELDS,
     _lock_parts,
     _propagate_trackable,
     _users_of_line,
@@ -31,7 +30,7 @@ from builds.services.bom import (
     check_bom_unlocked,
 )
 from inventory.models import Part
-from inventory.services.common import delete_with_history, lock, with_reason_suffix
+from inventory.services.common import delete_with_history, save_with_history, with_reason_suffix
 
 BATCH = 500
 
@@ -216,21 +215,25 @@ def _replace_substitutes(changes, *, user, reason) -> None:
         )
 
 
-def bom_part_create(*, ipn: str, name: str, description: str, user, reason: str) -> Part:
-    """A new purchaseable component for an import's "create missing sub-parts" option."""
-    part = Part(
-        ipn=ipn,
-        name=name or ipn,
-        description=description,
-        component=True,
-        purchaseable=True,
-        created_by=user if getattr(user, "pk", None) else None,
-    )
-    part.full_clean()
-    part._history_user = user
-    part._change_reason = with_reason_suffix(reason)
-    part.save()
+@transaction.atomic
+def bom_sub_part_create(*, part: Part, user, reason: str, manufacturer=None, mpn: str = ""):
+    """Save a new component an import prepared ("create missing sub-parts"): validated as
+    any part, ``created_by`` the importer; with ``manufacturer`` + ``mpn`` also its
+    manufacturer part (through the company service's rules)."""
+    if part.pk is not None:
+        return part
+    part.created_by = user if getattr(user, "pk", None) else None
+    part.full_clean(exclude=["category", "variant_of", "revision_of"])
+    save_with_history(part, user=user, reason=with_reason_suffix(reason))
+    if manufacturer is not None and mpn:
+        from orders.models import ManufacturerPart  # orders builds on inventory, not on builds
+        from orders.services.companies import manufacturer_part_save
+
+        manufacturer_part_save(
+            manufacturer_part=ManufacturerPart(part=part, manufacturer=manufacturer, mpn=mpn),
+            user=user,
+        )
     return part
 
 
-__all__ = ["EDITABLE_FIELDS", "BomLineChange", "BomLineError", "bom_lines_import", "lock"]
+__all__ = ["BomLineChange", "BomLineError", "bom_lines_import", "bom_sub_part_create"]
