@@ -505,3 +505,19 @@ def test_export_with_filters_the_list_refuses_says_so(client, demo, filters):
     response = client.get(f"{PART_EXPORT}?_changelist_filters={filters}")
     assert response.status_code == 302 and response.url == PART_LIST
     assert "filters are not valid any more" in messages_of(response)[0]
+
+
+def test_an_all_unchanged_file_offers_no_confirm(client, demo, resistors):
+    factories.PartFactory(ipn="U-1", name="Same", description="A test part", category=resistors)
+    client.force_login(demo["allaccess"])
+    post_upload(
+        client,
+        csv_text(
+            ["IPN", "Name", "Category", "Description"],
+            [["U-1", "Same", resistors.pathstring, "A test part"]],
+        ),
+    )
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.VALID and run.unchanged_count == 1
+    page = client.get(run_url(run)).content.decode()
+    assert 'id="import-nothing"' in page and 'id="import-confirm"' not in page
