@@ -265,6 +265,9 @@ def process(run, *, write: bool, progress=None) -> Outcome:
                 progress(outcome.total)
         resource.finish(ctx=ctx)
     finally:
+        close = getattr(sheet, "close", None)
+        if close is not None:
+            close()  # an XLSX workbook holds the file open
         handle.close()
     return outcome
 
