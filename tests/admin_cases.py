@@ -23,8 +23,6 @@ class AdminCase:
     rows: int = 20
     # text the changelist shows for an object (its first list_display column)
     list_text: Callable[[Any], str] = str
-    # False where the admin deliberately offers no spreadsheet import (yet)
-    importable: bool = True
 
 
 ADMIN_CASES: dict[str, AdminCase] = {
@@ -32,12 +30,10 @@ ADMIN_CASES: dict[str, AdminCase] = {
         make=factories.BuildOrderFactory,
         list_text=lambda build: build.reference,
         max_changelist_queries=8,  # 2 of them: a non-superuser's permissions
-        importable=False,  # builds are created through build_order_create (lines, reference)
     ),
     "admin_customisations.backgroundjob": AdminCase(
         make=factories.BackgroundJobFactory,
         list_text=lambda job: job.name,
-        importable=False,  # jobs are started by actions, imports and exports
     ),
     "inventory.partcategory": AdminCase(
         make=factories.PartCategoryFactory, list_text=lambda c: c.name
@@ -59,18 +55,16 @@ ADMIN_CASES: dict[str, AdminCase] = {
         make=factories.BomItemFactory,
         list_text=lambda line: str(line.part),
         max_changelist_queries=6,  # 4 for a superuser; other users add 2 permission reads
-        importable=False,  # lines are created through the BOM services (recursion check)
     ),
     "inventory.partparametertemplate": AdminCase(
         make=factories.PartParameterTemplateFactory, list_text=lambda t: t.name
     ),
     "inventory.stockitem": AdminCase(
-        make=factories.StockItemFactory, list_text=lambda i: i.location.pathstring, importable=False
+        make=factories.StockItemFactory, list_text=lambda i: i.location.pathstring
     ),
     "inventory.stockitemtracking": AdminCase(
         make=factories.StockItemTrackingFactory,
         list_text=lambda t: t.item.part.name,
-        importable=False,
     ),
     "orders.company": AdminCase(make=factories.CompanyFactory, list_text=lambda c: c.name),
     "orders.contact": AdminCase(
@@ -91,25 +85,21 @@ ADMIN_CASES: dict[str, AdminCase] = {
         make=lambda: factories.PurchaseOrderLineFactory().order,
         list_text=lambda order: order.reference,
         max_changelist_queries=8,
-        importable=False,
     ),
     "orders.salesorder": AdminCase(
         make=lambda: factories.SalesOrderLineFactory().order,
         list_text=lambda order: order.reference,
         max_changelist_queries=8,
-        importable=False,  # orders are created and moved on by orders.services.sales
     ),
     "orders.salesordershipment": AdminCase(
         make=factories.SalesOrderShipmentFactory,
         list_text=lambda shipment: f"{shipment.order.reference} / {shipment.reference}",
         max_changelist_queries=6,
-        importable=False,
     ),
     "orders.returnorder": AdminCase(
         make=lambda: factories.ReturnOrderLineFactory().order,
         list_text=lambda order: order.reference,
         max_changelist_queries=8,
-        importable=False,  # orders are created and moved on by orders.services.returns
     ),
 }
 
