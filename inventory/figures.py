@@ -13,15 +13,32 @@ location, installation, customer, build, shipment). Code that writes stock in bu
 (``bulk_create``, ``update()``, the data generator) calls ``refresh_item_figures(items)`` or
 ``refresh_part_stock`` / ``refresh_location_counts`` itself; either without arguments
 repairs every row.
+
+The bulk stock services (``inventory.services.stock_bulk``) apply *deltas* instead
+(``bulk_write``): the in-stock sum of the batch's items per part before and after the write,
+and the batch's items leaving and entering locations, added to the figures with ``F()``. A
+batch then costs O(batch) whatever the part's or location's size (recomputing a part with
+100,000 items for every chunk of a job made the job quadratic). Deltas keep a figure right
+only if it was right before; the recompute stays the one-item path and the repair.
 """
 
 import contextvars
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, IntegerField, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.db.models.signals import post_delete, post_init, post_save
 
 QUANTITY = DecimalField(max_digits=20, decimal_places=5)
@@ -103,6 +120,96 @@ def refresh_item_figures(items) -> None:
         item._figures_part_id = item.part_id
         item._figures_location_id = item.location_id
     _refresh(parts, locations)
+
+
+# Writing these fields cannot change whether an item is in stock (only where it is).
+_STOCK_NEUTRAL_FIELDS = frozenset({"location", "notes", "updated"})
+_IN_CLAUSE = 500  # ids per IN (…): SQLite's variable limit, PostgreSQL's planner
+
+
+def in_stock_sums(item_ids) -> dict[int, Decimal]:
+    """Σ quantity of the in-stock ones among ``item_ids``, per part (parts without any
+    in-stock item among them are left out)."""
+    from inventory.models import StockItem
+
+    ids = list(item_ids)
+    sums: dict[int, Decimal] = defaultdict(Decimal)
+    for start in range(0, len(ids), _IN_CLAUSE):
+        rows = (
+            StockItem.objects.in_stock()
+            .filter(pk__in=ids[start : start + _IN_CLAUSE])
+            .order_by()
+            .values("part")
+            .annotate(t=Sum("quantity"))
+            .values_list("part", "t")
+        )
+        for part_id, total in rows:
+            sums[part_id] += total
+    return dict(sums)
+
+
+def _add(model, field, deltas, *, floor=None) -> None:
+    """``field = field + delta`` for each row of ``deltas`` ({pk: delta}), rows locked in
+    primary-key order first (as the recompute locks them, so the two cannot deadlock); one
+    ``UPDATE`` per distinct delta."""
+    deltas = {pk: d for pk, d in deltas.items() if pk is not None and d}
+    if not deltas:
+        return
+    ids = sorted(deltas)
+    for start in range(0, len(ids), _IN_CLAUSE):
+        rows = model.objects.filter(pk__in=ids[start : start + _IN_CLAUSE]).order_by("pk")
+        list(rows.select_for_update().values_list("pk", flat=True))
+    by_delta = defaultdict(list)
+    for pk in ids:
+        by_delta[deltas[pk]].append(pk)
+    for delta, pks in by_delta.items():
+        value = F(field) + delta
+        if floor is not None and delta < 0:
+            value = Greatest(value, Value(floor))  # a counter that was wrong stays >= 0
+        for start in range(0, len(pks), _IN_CLAUSE):
+            model.objects.filter(pk__in=pks[start : start + _IN_CLAUSE]).update(**{field: value})
+
+
+def add_to_figures(*, parts=None, locations=None) -> None:
+    """Add ``parts`` ({part id: Δ in-stock quantity}) to ``in_stock_total`` and ``locations``
+    ({location id: Δ items}) to ``items_stored``."""
+    from inventory.models import Part, StockLocation
+
+    _add(Part, "in_stock_total", parts or {})
+    _add(StockLocation, "items_stored", locations or {}, floor=0)
+
+
+@contextmanager
+def bulk_write(items, fields):
+    """Around an ``update()`` of ``fields`` on ``items`` (loaded, changed in memory, rows
+    locked): apply the write's change to the figures as deltas, inside the caller's
+    transaction.
+
+    In-stock sums of the items are read before and after the write (by the one in-stock
+    definition, ``StockItem.objects.in_stock()``), per part, so a status change into or out
+    of an available status, or any other field that decides "in stock", moves the part's
+    figure by exactly the difference; a write of only stock-neutral fields (a move) reads
+    nothing. Locations: each item that changed location leaves the one it was loaded in and
+    enters its new one."""
+    ids = [item.pk for item in items]
+    stock_may_change = bool(set(fields) - _STOCK_NEUTRAL_FIELDS)
+    before = in_stock_sums(ids) if stock_may_change and ids else {}
+    yield
+    if not ids:
+        return
+    parts: Counter = Counter()
+    if stock_may_change:
+        parts.update(in_stock_sums(ids))
+        parts.subtract(before)
+    locations: Counter = Counter()
+    for item in items:
+        old = getattr(item, "_figures_location_id", item.location_id)
+        if old != item.location_id:
+            locations[old] -= 1
+            locations[item.location_id] += 1
+        item._figures_part_id = item.part_id
+        item._figures_location_id = item.location_id
+    add_to_figures(parts=dict(parts), locations=dict(locations))
 
 
 _deferred = contextvars.ContextVar("stockroom_figures_deferred", default=None)

@@ -29,7 +29,9 @@ class BulkSpec:
     select_related: tuple[str, ...] = ()
     # Optional fast path for jobs: ``each_batch(objects, *, user, data)`` changes many objects
     # through a bulk service and returns {pk: (outcome, message)}, or None when it does not
-    # apply to this form input (the runner then calls ``each`` per object).
+    # apply to this form input (the runner then calls ``each`` per object). ``objects`` are
+    # the chunk's rows, read and locked (``select_for_update``) in the chunk's transaction,
+    # ``select_related`` prefetched: the service need not read them again.
     each_batch: Callable[..., Any] | None = None
     # ``each`` also receives ``selection=`` (the whole selection as a queryset), for steps
     # that act on a group of selected objects (merge the selected items of one part + place)

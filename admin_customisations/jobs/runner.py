@@ -188,9 +188,12 @@ def _run_chunk(job_id, model_admin, spec, request, queryset, data) -> bool:
                 "object_id", flat=True
             )
         )
+        # Locked here, for the services (and each_batch) to use as read: see BulkSpec. Only
+        # the model's own rows: PostgreSQL refuses to lock a manager's outer joins.
         objects = model_admin.model._default_manager.filter(pk__in=ids).order_by("pk")
-        if spec.select_related:
-            objects = objects.select_related(*spec.select_related)
+        objects = objects.select_for_update(of=("self",))
+        if spec.select_related:  # prefetched: a chunk's objects share their related rows
+            objects = objects.prefetch_related(*spec.select_related)
         pending = [obj for obj in objects if obj.pk not in recorded]
         with deferred_refresh():  # part figures once per chunk, not once per object
             items = _process_batch(job_id, pending, model_admin, spec, request, data)

@@ -217,7 +217,7 @@ def _outcomes(result):
 def status_batch(items, *, user, data):
     return _outcomes(
         bulk.stock_items_change_status(
-            items=items, status=data["status"], user=user, notes=data["notes"]
+            items=items, status=data["status"], user=user, notes=data["notes"], locked=True
         )
     )
 
@@ -227,7 +227,7 @@ def move_batch(items, *, user, data):
         return None  # partial moves split items: one by one
     return _outcomes(
         bulk.stock_items_move(
-            items=items, location=data["location"], user=user, notes=data["notes"]
+            items=items, location=data["location"], user=user, notes=data["notes"], locked=True
         )
     )
 

@@ -389,3 +389,119 @@ def test_refresh_repairs_location_counters_written_around_save(part, location):
     assert stored(location) == 0
     refresh_location_counts([location.pk])
     assert stored(location) == 1
+
+
+# ---------------------------------------------------------------- the bulk services' deltas
+
+
+@pytest.fixture
+def mixed(user):
+    """Items of two parts in two locations, in and out of stock, with fractional quantities."""
+    screw = factories.PartFactory(name="Screw")
+    nut = factories.PartFactory(name="Nut")
+    shelf = factories.StockLocationFactory(name="Shelf A")
+    bin_ = factories.StockLocationFactory(name="Bin B")
+    customer = factories.CompanyFactory(is_customer=True)
+    rows = [
+        (screw, shelf, Decimal("2.5"), StockStatus.OK, None),
+        (screw, shelf, Decimal(4), StockStatus.ATTENTION, None),
+        (screw, bin_, Decimal(3), StockStatus.DESTROYED, None),
+        (screw, bin_, Decimal(0), StockStatus.OK, None),
+        (screw, shelf, Decimal(7), StockStatus.ATTENTION, customer),  # refused: with a customer
+        (nut, shelf, Decimal("1.25"), StockStatus.LOST, None),
+        (nut, bin_, Decimal(6), StockStatus.DAMAGED, None),
+        (nut, bin_, Decimal(5), StockStatus.OK, None),
+    ]
+    items = [
+        factories.StockItemFactory(
+            part=part, location=where, quantity=qty, status=status, customer=customer_
+        )
+        for part, where, qty, status, customer_ in rows
+    ]
+    assert_figures_right()
+    return {"items": items, "screw": screw, "nut": nut, "shelf": shelf, "bin": bin_}
+
+
+def _bulk_status(items, status, user):
+    from inventory.services.stock_bulk import stock_items_change_status
+
+    return stock_items_change_status(
+        items=StockItem.objects.filter(pk__in=[i.pk for i in items]), status=status, user=user
+    )
+
+
+@pytest.mark.parametrize(
+    "status",
+    [StockStatus.DESTROYED, StockStatus.OK, StockStatus.DAMAGED, StockStatus.REJECTED],
+    ids=["out of stock", "into stock", "available to available", "unavailable"],
+)
+def test_bulk_status_change_keeps_the_figures_right(mixed, user, status):
+    outcome = _bulk_status(mixed["items"], status, user)
+    assert outcome.refused and len(outcome.refused) == 1  # the item with the customer
+    assert all(StockItem.objects.get(pk=pk).status == status for pk in outcome.skipped)
+    expected_changed = len(mixed["items"]) - 1 - len(outcome.skipped)
+    assert len(outcome.changed) == expected_changed
+    assert_figures_right()
+
+
+def test_bulk_status_change_moves_each_part_by_its_items(mixed, user):
+    screw, nut = mixed["screw"], mixed["nut"]
+    assert (figure(screw), figure(nut)) == (Decimal("6.5"), Decimal(11))
+    _bulk_status(mixed["items"], StockStatus.QUARANTINED, user)
+    assert (figure(screw), figure(nut)) == (0, 0)
+    _bulk_status(mixed["items"], StockStatus.OK, user)
+    # every held item is back; the customer's item (refused) and the empty one count nothing
+    assert (figure(screw), figure(nut)) == (Decimal("9.5"), Decimal("12.25"))
+    assert_figures_right()
+
+
+def test_bulk_move_keeps_every_location_counter_right(mixed, user):
+    from inventory.services.stock_bulk import stock_items_move
+
+    target = factories.StockLocationFactory(name="Dock")
+    items = StockItem.objects.filter(pk__in=[i.pk for i in mixed["items"]])
+    outcome = stock_items_move(items=items, location=mixed["bin"], user=user)
+    # already in the bin: skipped; with a customer or lost (not in stock): refused
+    assert (len(outcome.changed), len(outcome.skipped), len(outcome.refused)) == (2, 4, 2)
+    assert_figures_right()
+    outcome = stock_items_move(items=items, location=target, user=user)
+    assert stored(target) == len(outcome.changed) == 4
+    assert_figures_right()
+
+
+def test_bulk_services_apply_deltas_not_a_recount(mixed, user):
+    """A figure that is off before a bulk write stays off by as much (the write added its
+    deltas without summing the part's other items); the recompute repairs it."""
+    screw, shelf = mixed["screw"], mixed["shelf"]
+    Part.objects.filter(pk=screw.pk).update(in_stock_total=100)
+    StockLocation.objects.filter(pk=shelf.pk).update(items_stored=10)
+    _bulk_status(mixed["items"], StockStatus.DESTROYED, user)  # screw: -6.5
+    assert figure(screw) == Decimal("93.5")
+    from inventory.services.stock_bulk import stock_items_move
+
+    stock_items_move(
+        items=StockItem.objects.filter(location=mixed["bin"], quantity__gt=0, status=10),
+        location=shelf,
+        user=user,
+    )
+    assert stored(shelf) == 10  # none was moved: no item is OK any more
+    _bulk_status(StockItem.objects.filter(location=mixed["bin"]), StockStatus.OK, user)
+    moved = stock_items_move(
+        items=StockItem.objects.filter(location=mixed["bin"], quantity__gt=0),
+        location=shelf,
+        user=user,
+    )
+    assert stored(shelf) == 10 + len(moved.changed)
+    refresh_part_stock([screw.pk])
+    refresh_location_counts([shelf.pk])
+    assert_figures_right()
+
+
+def test_a_location_counter_that_was_wrong_never_goes_below_zero(part, location, user):
+    from inventory.services.stock_bulk import stock_items_move
+
+    StockItem.objects.bulk_create([StockItem(part=part, location=location, quantity=1)] * 1)
+    assert stored(location) == 0  # bulk_create: counter not maintained
+    bin_ = factories.StockLocationFactory(name="Bin")
+    stock_items_move(items=StockItem.objects.filter(part=part), location=bin_, user=user)
+    assert (stored(location), stored(bin_)) == (0, 1)
