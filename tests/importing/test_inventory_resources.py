@@ -259,6 +259,10 @@ def test_stock_rows_go_through_stock_item_create(superuser, world):
     assert {i.status for i in serials} == {StockStatus.DAMAGED}
     entry = StockItemTracking.objects.get(item=reel)
     assert entry.tracking_type == StockHistoryCode.CREATED and entry.user == superuser
+    # the service's own history rows carry the import's reason, not "Stock created"
+    assert (
+        entry.history.get().history_change_reason == f"Imported from stock.csv (import #{run.pk})"
+    )
     record = reel.history.get()
     assert record.history_user == superuser
     assert record.history_change_reason == f"Imported from stock.csv (import #{run.pk})"
