@@ -106,12 +106,24 @@ def _insert_history(model, objs, *, history_type, user, reason) -> None:
         "history_type": history_type,
     }
     adapters = [_adapter(f) for f in fields]
-    names = [f.attname for f in fields]
+    # the fixed values adapted once; the object's values per row
+    fixed = {
+        f.attname: (a(fixed[f.attname]) if a else fixed[f.attname])
+        for f, a in zip(fields, adapters, strict=True)
+        if f.attname in fixed
+    }
+    plan = [
+        (f.attname, None if f.attname in fixed else a)
+        for f, a in zip(fields, adapters, strict=True)
+    ]
     rows = []
     for obj in objs:
         row = []
-        for name, adapt in zip(names, adapters, strict=True):
-            value = fixed[name] if name in fixed else getattr(obj, name)
+        for name, adapt in plan:
+            if name in fixed:
+                row.append(fixed[name])
+                continue
+            value = getattr(obj, name)
             row.append(adapt(value) if adapt else value)
         rows.append(row)
     quote = connection.ops.quote_name
@@ -134,11 +146,13 @@ def create_with_history(model, objs: list, *, user, reason: str) -> list:
         )
     ids = _reserve_ids(model, len(objs))
     fields = list(model._meta.concrete_fields)
+    automatic = [
+        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
-        for f in fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                f.pre_save(obj, True)
+        for f in automatic:
+            f.pre_save(obj, True)
         obj._state.adding = False
         obj._state.db = connection.alias
     _insert(model, objs, fields)
