@@ -123,6 +123,8 @@ try:
     IMPORT_MAX_ROWS = strict_int("IMPORT_MAX_ROWS", default=200000, minimum=1)
     IMPORT_MAX_COLUMNS = strict_int("IMPORT_MAX_COLUMNS", default=100, minimum=1)
     IMPORT_MAX_XLSX_MB = strict_int("IMPORT_MAX_XLSX_MB", default=200, minimum=1)
+    IMPORT_JOB_BYTES = strict_int("IMPORT_JOB_BYTES", default=1_000_000, minimum=0)
+    IMPORT_CHUNK_ROWS = strict_int("IMPORT_CHUNK_ROWS", default=1000, minimum=1)
     # Redis redelivers an unacknowledged message after this many seconds: longer than any chunk
     CELERY_VISIBILITY_TIMEOUT = strict_int("CELERY_VISIBILITY_TIMEOUT", default=3600, minimum=60)
     TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -23,7 +23,6 @@ Decisions (docs/decisions.md, "Spreadsheet import and export"):
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from import_export import resources as ie_resources
 
 from admin_customisations.importing.keys import clean_path, lower_in, norm, norm_path, resolve
 from admin_customisations.importing.messages import field_error_messages
@@ -761,38 +760,6 @@ def _is_range(text: str) -> bool:
     return bool(_RANGE.match(text))
 
 
-# ---------------------------------------------------------------- legacy (until the admin
-# pages move to admin_customisations.importing; inventory/admin/locations.py still names it)
-
-
-class StockLocationResource(ie_resources.ModelResource):
-    """django-import-export resource kept for the old import page (ownership-checked)."""
-
-    class Meta:
-        model = StockLocation
-        fields = ("id", "name", "description", "parent", "structural", "external")
-        skip_unchanged = True
-        report_skipped = True
-
-    def import_data(self, *args, **kwargs):
-        kwargs.setdefault("rollback_on_validation_errors", True)
-        return super().import_data(*args, **kwargs)
-
-    def before_import(self, dataset, **kwargs):
-        self._rules = OwnershipRules(kwargs.get("user"))
-
-    def before_save_instance(self, instance, row, **kwargs):
-        rules = getattr(self, "_rules", None) or OwnershipRules(kwargs.get("user"))
-        targets = [instance.parent]
-        if instance.pk:
-            targets.append(StockLocation.objects.filter(pk=instance.pk).first())
-        for location in targets:
-            if location is not None and not rules.may_change_path(location.tree_path):
-                raise ValidationError(
-                    f"You do not own '{location.pathstring}', so this import cannot change it."
-                )
-
-
 __all__ = [
     "CategoryResource",
     "LocationResource",
@@ -800,6 +767,5 @@ __all__ = [
     "PartParameterResource",
     "PartResource",
     "StockItemResource",
-    "StockLocationResource",
     "SKIP",
 ]

@@ -49,7 +49,7 @@ MAX_ERRORS = 10_000
 
 
 def chunk_rows() -> int:
-    return int(getattr(settings, "IMPORT_CHUNK_ROWS", 1000))
+    return settings.IMPORT_CHUNK_ROWS
 
 
 # ---------------------------------------------------------------- history attribution

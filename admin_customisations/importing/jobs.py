@@ -26,7 +26,7 @@ ACTION = f"admin_customisations.importrun:{IMPORT}"
 
 
 def job_bytes() -> int:
-    return int(getattr(settings, "IMPORT_JOB_BYTES", 1_000_000))
+    return settings.IMPORT_JOB_BYTES
 
 
 def job_rows() -> int:

@@ -184,6 +184,8 @@ READS = {
     "IMPORT_MAX_ROWS": "settings.IMPORT_MAX_ROWS",
     "IMPORT_MAX_COLUMNS": "settings.IMPORT_MAX_COLUMNS",
     "IMPORT_MAX_XLSX_MB": "settings.IMPORT_MAX_XLSX_MB",
+    "IMPORT_JOB_BYTES": "settings.IMPORT_JOB_BYTES",
+    "IMPORT_CHUNK_ROWS": "settings.IMPORT_CHUNK_ROWS",
     "CELERY_VISIBILITY_TIMEOUT": "getattr(settings, 'CELERY_BROKER_TRANSPORT_OPTIONS', {}).get('visibility_timeout')",
     # what the services ask, not only the setting
     "ownership_enabled()": "__import__('inventory.permissions').permissions.ownership_enabled()",
@@ -266,6 +268,8 @@ def test_documented_variables_reach_django_embedded(tmp_path):
         "IMPORT_MAX_ROWS": "1000",
         "IMPORT_MAX_COLUMNS": "30",
         "IMPORT_MAX_XLSX_MB": "50",
+        "IMPORT_JOB_BYTES": "2048",
+        "IMPORT_CHUNK_ROWS": "250",
         "CELERY_VISIBILITY_TIMEOUT": "7200",
     }
     values = read_settings(tmp_path, env)
@@ -313,6 +317,8 @@ def test_documented_variables_reach_django_embedded(tmp_path):
         "IMPORT_MAX_ROWS": 1000,
         "IMPORT_MAX_COLUMNS": 30,
         "IMPORT_MAX_XLSX_MB": 50,
+        "IMPORT_JOB_BYTES": 2048,
+        "IMPORT_CHUNK_ROWS": 250,
         "CELERY_VISIBILITY_TIMEOUT": None,  # the file broker has no visibility timeout
         "ownership_enabled()": True,
         "responsible_only()": True,

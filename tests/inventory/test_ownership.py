@@ -163,32 +163,6 @@ def test_object_permissions_page_grants_ownership(admin_client_root, world):
     assert admin_client_root.get(url).status_code == 200
 
 
-def test_import_touching_a_location_the_user_does_not_own_is_refused_whole(world):
-    import tablib
-
-    from inventory.models import StockLocation
-    from inventory.resources import StockLocationResource
-
-    dataset = tablib.Dataset(
-        headers=["id", "name", "description", "parent", "structural", "external"]
-    )
-    dataset.append([world["shelf_b"].pk, "Shelf B", "renamed ok", world["store"].pk, 0, 0])
-    dataset.append([world["bin_2"].pk, "Bin 2", "not mine", world["shelf_a"].pk, 0, 0])
-    result = StockLocationResource().import_data(
-        dataset, dry_run=False, user=world["member"], use_transactions=True
-    )
-    assert result.has_errors() or result.has_validation_errors()
-    messages = " ".join(str(e.error) for row in result.rows for e in row.errors) + " ".join(
-        str(row.error) for row in result.invalid_rows
-    )
-    assert "You do not own 'Store/Shelf A/Bin 2'" in messages
-    assert StockLocation.objects.get(pk=world["shelf_b"].pk).description == ""  # nothing saved
-    del dataset[1]  # only the row the member may change
-    result = StockLocationResource().import_data(dataset, dry_run=False, user=world["member"])
-    assert not result.has_errors()
-    assert StockLocation.objects.get(pk=world["shelf_b"].pk).description == "renamed ok"
-
-
 def test_stock_items_are_imported_only_through_the_services(admin_client_root):
     """The stock import page is the service-backed resource's (stock_item_create: tracking,
     serials, ownership per row; tests/importing/test_inventory_resources.py), not a
