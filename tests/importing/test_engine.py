@@ -362,6 +362,51 @@ def test_small_files_run_inline_large_ones_as_jobs(superuser, resistors, setting
     assert Part.objects.filter(ipn="R-00003").count() == 1
 
 
+def test_many_small_rows_under_the_byte_threshold_validate_as_a_job(superuser, resistors):
+    from django.conf import settings as django_settings
+
+    from admin_customisations.importing.jobs import job_rows
+
+    rows = job_rows() + 1
+    text = parts_csv([part_row(i) for i in range(rows)])
+    assert len(text.encode()) < django_settings.IMPORT_JOB_BYTES  # small in bytes, many rows
+    run = make_run(superuser, "parts", text)
+    summary = start_validation(run)
+    run.refresh_from_db()
+    job = BackgroundJob.objects.get(action=ACTION)
+    assert summary["job"] == job == run.job
+    assert job.params == {"run": run.pk, "step": "validate"}
+    assert run.status == Status.VALIDATING and run.total_rows == 0  # not validated inline
+    assert not Part.objects.exists()
+
+
+def test_rows_up_to_the_row_threshold_validate_inline(superuser, resistors):
+    from admin_customisations.importing.jobs import job_rows
+
+    run = make_run(superuser, "parts", parts_csv([part_row(i) for i in range(job_rows())]))
+    summary = start_validation(run)
+    run.refresh_from_db()
+    assert summary["job"] is None and run.job is None and not BackgroundJob.objects.exists()
+    assert run.status == Status.VALID and run.total_rows == job_rows()
+
+
+def test_xlsx_over_a_small_size_validates_as_a_job(superuser, resistors, monkeypatch):
+    import io
+
+    from admin_customisations.importing import jobs
+    from admin_customisations.importing.writers import write_xlsx
+
+    out = io.BytesIO()
+    write_xlsx(HEADERS, [part_row(i) for i in range(50)], out)
+    data = out.getvalue()
+    run = make_run(superuser, "parts", data, filename="parts.xlsx")
+    monkeypatch.setattr(jobs, "XLSX_JOB_BYTES", len(data) - 1)
+    assert start_validation(run)["job"] is not None
+    monkeypatch.setattr(jobs, "XLSX_JOB_BYTES", len(data))
+    run = make_run(superuser, "parts", data, filename="parts.xlsx")
+    assert start_validation(run)["job"] is None
+
+
 def test_reaper_removes_abandoned_uploads_after_a_day(superuser, resistors):
     old = make_run(superuser, "parts", parts_csv([part_row(1)]))
     engine.validate(old)  # valid, never confirmed
