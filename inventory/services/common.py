@@ -64,11 +64,16 @@ def to_quantity(value, *, field: str = "quantity", allow_zero: bool = False) -> 
                 else "Quantity cannot be negative."
             }
         )
-    if quantity != quantity.quantize(QUANTUM):
-        raise ValidationError({field: "Quantity can have at most 5 decimal places."})
+    # before quantize: a quantity over the context's 28 digits (1e30, 1e5000) makes it raise
     check_quantity_fits(quantity, field=field)
+    try:
+        stored = quantity.quantize(QUANTUM)
+    except InvalidOperation:
+        raise ValidationError({field: "Quantity can have at most 5 decimal places."}) from None
+    if quantity != stored:
+        raise ValidationError({field: "Quantity can have at most 5 decimal places."})
     # Products such as packs × pack quantity carry extra zero decimals; store exactly 5 places.
-    return quantity.quantize(QUANTUM)
+    return stored
 
 
 # quantity columns are DECIMAL(15, 5): at most 10 digits before the point

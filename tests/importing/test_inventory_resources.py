@@ -297,6 +297,18 @@ def test_stock_rows_go_through_stock_item_create(superuser, world):
             "row 2, column Quantity: 'abc' is not a number.",
         ),
         (
+            ["R-1", "Store/Shelf A", "1e30", "", "", "", ""],
+            "row 2, column Quantity: Quantity is too large (must be less than 10,000,000,000).",
+        ),
+        (
+            ["R-1", "Store/Shelf A", "1e5000", "", "", "", ""],
+            "row 2, column Quantity: Quantity is too large (must be less than 10,000,000,000).",
+        ),
+        (
+            ["R-1", "Store/Shelf A", "1e-5000", "", "", "", ""],
+            "row 2, column Quantity: Quantity can have at most 5 decimal places.",
+        ),
+        (
             ["R-1", "Store/Shelf A", "1", "", "", "", "31/01/2027"],
             "row 2, column Expiry date: '31/01/2027' is not a date (use YYYY-MM-DD, e.g. "
             "2026-12-31).",
