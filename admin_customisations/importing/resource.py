@@ -174,6 +174,25 @@ class ChoiceWidget(widgets.Widget):
         return "" if value is None else str(value)
 
 
+class StrictIntegerWidget(widgets.IntegerWidget):
+    """A whole number ("3", "3.0", "1e3"); "1.5" is an error, not 1 (import-export's
+    IntegerWidget truncates)."""
+
+    def clean(self, value, row=None, **kwargs):
+        text = str(value if value is not None else "").strip()
+        if text == "":
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise CellValueError(f"'{text}' is not a whole number.") from None
+        if not number.is_finite() or number != number.to_integral_value():
+            raise CellValueError(f"'{text}' is not a whole number.")
+        if abs(number) >= 10**18:  # beyond every integer column (BIGINT)
+            raise CellValueError(f"'{text}' is too large.")
+        return int(number)
+
+
 # ------------------------------------------------------------------ columns
 
 
@@ -291,7 +310,7 @@ def decimal_column(header, attribute, **kwargs) -> Column:
 
 
 def integer_column(header, attribute, **kwargs) -> Column:
-    return Column(header, attribute, widget=widgets.IntegerWidget(coerce_to_string=False), **kwargs)
+    return Column(header, attribute, widget=StrictIntegerWidget(coerce_to_string=False), **kwargs)
 
 
 def boolean_column(header, attribute, **kwargs) -> Column:
