@@ -16,11 +16,16 @@ Decisions (docs/decisions.md, "Spreadsheet import and export"):
   already exists for the part is that item: only its non-stock fields (batch, expiry,
   purchase price, currency, notes) are updated; a different quantity, location or status
   is refused (those change only through the stock actions, which write their timeline).
-  Rows without serial numbers always create new stock, so re-importing them adds the
-  stock again: a stock file is a receipt, not a statement of what is on hand.
+  A row without serial numbers whose values (part, location, quantity, batch, status,
+  expiry, purchase price, currency, notes) equal a held item's without serial number is
+  that item, unchanged; identical rows match identical items one each, so re-importing an
+  export changes nothing. Any other row creates new stock.
 """
 
 from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
@@ -424,6 +429,19 @@ class PartParameterResource(SheetResource):
 
 
 STOCK_FIELDS = ("batch", "expiry_date", "purchase_price", "purchase_price_currency", "notes")
+# what an exported row without serial number says about its item: a row with the same
+# values is that item (re-importing an export changes nothing)
+SAME_FIELDS = (
+    "part_id",
+    "location_id",
+    "quantity",
+    "batch",
+    "status",
+    "expiry_date",
+    "purchase_price",
+    "purchase_price_currency",
+    "notes",
+)
 
 
 @register
@@ -498,6 +516,7 @@ class StockItemResource(SheetResource):
             part = ctx.lookups.get("part", row.get("Part", ""))
             if serial and part is not None:
                 wanted[(part.pk, serial)] = (norm(row.get("Part", "")), serial)
+        self._find_unserialized(rows, ctx=ctx)
         if not wanted:
             return {}
         qs = StockItem.objects.select_related("part", "location").filter(
@@ -510,10 +529,89 @@ class StockItemResource(SheetResource):
                 out[("serial", *key)] = item
         return out
 
+    def _find_unserialized(self, rows, *, ctx) -> None:
+        """The held items without serial number that the chunk's rows without serial number
+        may mean (one query per chunk): ``ctx.state["same"]`` = {values: [item ids]}, oldest
+        first, minus the items earlier rows already matched and the items this run created."""
+        parts, quantities = set(), set()
+        column = self.column("Quantity")
+        for _, row in rows:
+            if (row.get("Serial numbers") or "").strip():
+                continue
+            part = ctx.lookups.get("part", row.get("Part", ""))
+            try:
+                quantity = column.clean(row.get("Quantity") or "")
+            except CellValueError:
+                continue
+            if part is not None and isinstance(quantity, Decimal) and quantity.is_finite():
+                parts.add(part.pk)
+                quantities.add(quantity)
+        same: dict = {}
+        ctx.state["same"] = same
+        if not parts:
+            return
+        claimed = ctx.state["claimed"]
+        items = (
+            StockItem.objects.held()
+            .filter(
+                part_id__in=parts,
+                quantity__in=[q for q in quantities if abs(q) < 10**10],
+                serial="",
+                pk__lte=ctx.state["last_item"],
+            )
+            .order_by("pk")
+            .values_list("pk", *SAME_FIELDS)
+        )
+        for pk, *values in items:
+            if pk not in claimed:
+                same.setdefault(tuple(values), deque()).append(pk)
+
+    def _match_unserialized(self, result, values, *, ctx) -> bool:
+        """A row without serial number whose values equal a held item's is that item
+        (unchanged); identical rows match identical items one each (a multiset)."""
+        part = values["Part"]
+        quantity = values.get("Quantity")
+        if quantity is None or not quantity.is_finite():
+            return False
+        status = values.get("Status")
+        rest = (
+            quantity,
+            values.get("Batch") or "",
+            status if status is not None else StockItem._meta.get_field("status").default,
+            values.get("Expiry date"),
+            values.get("Purchase price"),
+            values.get("Currency") or "",
+            values.get("Notes") or "",
+        )
+        location = values.get("Location")
+        places = [location.pk] if location is not None else [None]
+        if location is None:  # blank: the part's default location (once per part and run)
+            defaults = ctx.state.setdefault("default_locations", {})
+            if part.pk not in defaults:
+                default = part.get_default_location()
+                defaults[part.pk] = default.pk if default is not None else None
+            if defaults[part.pk] is not None:
+                places.append(defaults[part.pk])
+        same = ctx.state.get("same", {})
+        for place in places:
+            pks = same.get((part.pk, place, *rest))
+            if pks:
+                pk = pks.popleft()
+                ctx.state["claimed"].add(pk)
+                result.action = UNCHANGED
+                result.extra["item"] = pk
+                return True
+        return False
+
     def start(self, *, ctx):
         ctx.rules = OwnershipRules(ctx.user)
         ctx.state["serials"] = {}  # (family root id, serial) -> row number
         ctx.state["families"] = {}  # part id -> family part ids
+        ctx.state["claimed"] = set()  # ids of items matched by rows without serial number
+        # items created by this run (the commit writes chunk by chunk) are never matched
+        ctx.state["last_item"] = (
+            StockItem.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        )
 
     def build(self, row, *, number=0, ctx):
         result = RowResult(number)
@@ -537,6 +635,9 @@ class StockItemResource(SheetResource):
         existing = ctx.state.get("existing", {}).get(result.key)
         if existing is not None:
             return self._build_update(result, existing, values, ctx=ctx)
+        if not (values.get("Serial numbers") or "").strip():
+            if self._match_unserialized(result, values, ctx=ctx):
+                return result
         return self._build_new(result, values, ctx=ctx)
 
     def _build_update(self, result, item, values, *, ctx):

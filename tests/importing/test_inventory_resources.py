@@ -80,15 +80,72 @@ def test_round_trip_is_all_unchanged(superuser, world, name, fmt):
     assert summary["unchanged"] == resource_for(name).queryset().count() > 0
 
 
-def test_stock_round_trip_of_serialized_items_is_all_unchanged(superuser, world):
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_stock_round_trip_is_all_unchanged(superuser, world, fmt):
     from inventory.services.stock import stock_item_create
 
     stock_item_create(
         part=world["sensor"], quantity=3, serials="1-3", location=world["shelf"], user=superuser
     )
-    data, filename = export("stock_items")
+    for _ in range(2):  # two identical reels
+        stock_item_create(
+            part=world["resistor"],
+            quantity=Decimal("250.5"),
+            location=world["shelf"],
+            batch="LOT-1",
+            expiry_date="2027-01-31",
+            purchase_price=Decimal("0.012"),
+            purchase_price_currency="EUR",
+            notes="Reel",
+            user=superuser,
+        )
+    stock_item_create(part=world["resistor"], quantity=7, user=superuser)  # no location
+    data, filename = export("stock_items", fmt)
     run, summary = validate(superuser, "stock_items", data, filename=filename)
-    assert messages(run) == [] and summary["unchanged"] == 3 and summary["new"] == 0
+    assert messages(run) == [] and summary["status"] == Status.VALID
+    assert (summary["new"], summary["updated"], summary["unchanged"]) == (0, 0, 6)
+    run = import_file(superuser, "stock_items", data, filename=filename)  # idempotent
+    assert run.status == Status.COMMITTED and (run.new_count, run.unchanged_count) == (0, 6)
+    assert StockItem.objects.count() == 6
+
+
+def test_stock_rows_without_serials_match_held_items_one_each(superuser, world):
+    from inventory.services.stock import stock_item_create
+
+    for _ in range(2):
+        stock_item_create(
+            part=world["resistor"], quantity=100, location=world["shelf"], user=superuser
+        )
+    same = ["R-1", "Store/Shelf A", "100", "", "", "OK", ""]
+    text = csv_text(
+        STOCK,
+        [
+            same,
+            same,
+            same,  # a third identical row: new stock
+            ["R-1", "Store/Shelf A", "100", "", "LOT-2", "OK", ""],  # differs: new stock
+            ["R-1", "Store/Shelf A", "99", "", "", "", ""],  # differs: new stock
+        ],
+    )
+    run = import_file(superuser, "stock_items", text)
+    assert run.status == Status.COMMITTED, messages(run)
+    assert (run.new_count, run.updated_count, run.unchanged_count) == (3, 0, 2)
+    assert StockItem.objects.count() == 5
+    assert sorted(StockItem.objects.values_list("quantity", flat=True)) == [99, 100, 100, 100, 100]
+    run = import_file(superuser, "stock_items", text)  # the same file again: all unchanged
+    assert (run.new_count, run.unchanged_count) == (0, 5) and StockItem.objects.count() == 5
+
+
+def test_identical_rows_across_chunks_never_match_stock_the_import_created(
+    superuser, world, settings
+):
+    settings.IMPORT_CHUNK_ROWS = 2
+    row = ["R-1", "Store/Shelf A", "5", "", "", "", ""]
+    run = import_file(superuser, "stock_items", csv_text(STOCK, [row] * 5))
+    assert run.status == Status.COMMITTED, messages(run)
+    assert run.new_count == 5 and StockItem.objects.count() == 5
+    run = import_file(superuser, "stock_items", csv_text(STOCK, [row] * 6))
+    assert (run.new_count, run.unchanged_count) == (1, 5) and StockItem.objects.count() == 6
 
 
 # ---------------------------------------------------------------- categories and locations
