@@ -136,6 +136,26 @@ def test_stock_rows_without_serials_match_held_items_one_each(superuser, world):
     assert (run.new_count, run.unchanged_count) == (0, 5) and StockItem.objects.count() == 5
 
 
+def test_matching_rows_without_serials_costs_no_query_per_row(superuser, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inventory.services.stock import stock_item_create
+
+    for i in range(40):
+        stock_item_create(part=world["resistor"], quantity=i + 1, user=superuser)
+    counts = []
+    for n in (4, 40):
+        text = csv_text(
+            ["Part", "Location", "Quantity"], [["R-1", "", str(i + 1)] for i in range(n)]
+        )
+        with CaptureQueriesContext(connection) as queries:
+            run, summary = validate(superuser, "stock_items", text)
+        assert summary["unchanged"] == n, messages(run)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
 def test_identical_rows_across_chunks_never_match_stock_the_import_created(
     superuser, world, settings
 ):
