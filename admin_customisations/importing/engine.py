@@ -219,6 +219,7 @@ def process(run, *, write: bool, progress=None) -> Outcome:
             options=dict(run.options or {}),
             lookups=Lookups(),
             write=write,
+            preview_checked=write,  # only commit() writes, and only a run validated clean
             headers=tuple(mapping.values()),
         )
         resource.start(ctx=ctx)

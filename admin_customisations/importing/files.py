@@ -333,7 +333,10 @@ def _too_many_rows(caps: dict) -> SheetError:
 
 
 def _empty(cells) -> bool:
-    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+    for cell in cells:  # a loop, not all(<generator>): most rows end at the first cell
+        if cell is not None and (not isinstance(cell, str) or cell.strip()):
+            return False
+    return True
 
 
 class _Rows:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.db import connection
 from django.db.models.functions import Lower
@@ -46,8 +47,18 @@ def norm(text: str) -> str:
     return " ".join(str(text or "").split()).lower()
 
 
+@lru_cache(maxsize=4096)
+def _norm_path_text(text: str) -> str:
+    levels = [" ".join(level.split()) for level in text.strip().strip("/").split("/")]
+    return "/".join(levels).lower()
+
+
 def norm_path(text: str) -> str:
-    """A path as compared: spaces around each level ignored, any case, no outer slashes."""
+    """A path as compared: spaces around each level ignored, any case, no outer slashes.
+
+    Cached: a file names the same few category and location paths on every row."""
+    if isinstance(text, str):
+        return _norm_path_text(text)
     levels = [" ".join(level.split()) for level in str(text or "").strip().strip("/").split("/")]
     return "/".join(levels).lower()
 
@@ -81,9 +92,11 @@ class Lookups:
 
     def get(self, kind: str, text: str):
         key = _normaliser(kind)(text)
-        if key in self.planned.get(kind, {}):
-            return self.planned[kind][key]
-        return self.found.get(kind, {}).get(key)
+        planned = self.planned.get(kind)
+        if planned and key in planned:
+            return planned[key]
+        found = self.found.get(kind)
+        return found.get(key) if found else None
 
 
 def _normaliser(kind: str):

@@ -16,6 +16,7 @@ any unknown word as False).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -86,6 +87,7 @@ class RowResult:
     key_text: str = ""  # the key as the user wrote it, for messages
     values: dict = field(default_factory=dict)  # cleaned cells by header (for commit steps)
     extra: dict = field(default_factory=dict)
+    checked: tuple = ()  # a new row's field values as validated (part of the digest)
 
     def error(self, column: str, message: str) -> None:
         self.errors.append(CellError(self.number, column, message))
@@ -97,7 +99,8 @@ class RowResult:
 
     def digest(self) -> str:
         """Action letter + short digest of what the row would change (compared at commit)."""
-        payload = repr((self.action, self.key, sorted(self.changes.items()))).encode()
+        payload = repr((self.action, self.key, sorted(self.changes.items()), self.checked))
+        payload = payload.encode()
         return self.action[0] + hashlib.blake2b(payload, digest_size=4).hexdigest()[:7]
 
 
@@ -110,6 +113,9 @@ class ImportContext:
     options: dict = field(default_factory=dict)
     lookups: Any = None
     write: bool = False  # False while validating (preview), True inside the commit
+    # the commit of a run whose preview passed: new rows' field checks are not repeated
+    # (their values are in the plan digest, compared at the end; see validate_instance)
+    preview_checked: bool = False
     headers: tuple = ()  # canonical headers present in the file
     rules: Any = None  # per-run cache for object rules (e.g. stock ownership)
     state: dict = field(default_factory=dict)  # per-run scratch space of the resource
@@ -230,6 +236,8 @@ class Column:
         self.reference = reference
         self.max_length = max_length
         self._render = render
+        # import-export's CharWidget returns a str cell as it is: no call needed
+        self._plain_text = type(self.widget) is widgets.CharWidget and self.widget.allow_blank
         self.field = Field(attribute=attribute, column_name=header, widget=self.widget)
 
     def __repr__(self):
@@ -242,15 +250,21 @@ class Column:
         if text in ("", None):
             if self.required:
                 raise CellValueError("This column is required.")
+        if self._plain_text and isinstance(text, str):
+            value = text
+        else:
+            value = self._clean_widget(text)
+        if isinstance(value, str) and self.max_length and len(value) > self.max_length:
+            raise CellValueError(too_long(value, self.max_length))
+        return value
+
+    def _clean_widget(self, text):
         try:
-            value = self.widget.clean(text)
+            return self.widget.clean(text)
         except CellValueError:
             raise
         except (InvalidOperation, ValueError, TypeError, ArithmeticError):
             raise CellValueError(describe_bad_value(self.widget, text)) from None
-        if isinstance(value, str) and self.max_length and len(value) > self.max_length:
-            raise CellValueError(too_long(value, self.max_length))
-        return value
 
     # export
     def render(self, obj):
@@ -305,8 +319,22 @@ def text_column(header, attribute, model, **kwargs) -> Column:
     return Column(header, attribute, max_length=limit, **kwargs)
 
 
+_PLAIN_INTEGER = re.compile(r"-?[0-9]+")
+
+
+class PlainDecimalWidget(widgets.DecimalWidget):
+    """import-export's DecimalWidget, with a shortcut for cells that are plain whole
+    numbers ("12", "-3"): no separators, so ``sanitize_separators`` (a locale look-up
+    per cell) would return them unchanged."""
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, str) and _PLAIN_INTEGER.fullmatch(value):
+            return Decimal(value)
+        return super().clean(value, row, **kwargs)
+
+
 def decimal_column(header, attribute, **kwargs) -> Column:
-    return Column(header, attribute, widget=widgets.DecimalWidget(coerce_to_string=False), **kwargs)
+    return Column(header, attribute, widget=PlainDecimalWidget(coerce_to_string=False), **kwargs)
 
 
 def integer_column(header, attribute, **kwargs) -> Column:
@@ -399,6 +427,13 @@ class SheetResource:
 
     def importable_columns(self, present) -> list[Column]:
         return [c for c in self.columns if c.importable and c.header in present]
+
+    def _row_columns(self, ctx: ImportContext) -> list[Column]:
+        """``importable_columns(ctx.headers)``, worked out once per run."""
+        columns = ctx.state.get("_columns")
+        if columns is None:
+            columns = ctx.state["_columns"] = self.importable_columns(ctx.headers)
+        return columns
 
     def required_headers(self) -> list[str]:
         return [c.header for c in self.columns if c.required]
@@ -518,7 +553,7 @@ class SheetResource:
         instance = existing if updating else self.new_instance(row, ctx=ctx)
         result.action = UPDATE if updating else NEW
         result.instance = instance
-        for col in self.importable_columns(ctx.headers):
+        for col in self._row_columns(ctx):
             raw = row.get(col.header, "")
             try:
                 if col.reference:
@@ -615,10 +650,36 @@ class SheetResource:
             ctx.state["_exclude"] = exclude
         return exclude
 
+    def _checked_fields(self, ctx: ImportContext) -> list:
+        """The fields ``clean_fields`` validates (not excluded), once per run."""
+        fields = ctx.state.get("_checked_fields")
+        if fields is None:
+            exclude = set(self.clean_exclude(ctx))
+            fields = [f for f in self.model._meta.concrete_fields if f.name not in exclude]
+            ctx.state["_checked_fields"] = fields
+        return fields
+
     def validate_instance(self, result: RowResult, *, ctx: ImportContext) -> None:
-        """full_clean without unique checks (those run in bulk in ``check_chunk``)."""
+        """full_clean without unique checks (those run in bulk in ``check_chunk``).
+
+        A new row's field values (what ``clean_fields`` validates: lengths, choices,
+        digits, blank) go into its plan digest. At the commit of a validated run
+        (``ctx.preview_checked``) those values are therefore the preview's — else the plan
+        differs and the whole commit is refused and rolled back — and every field
+        validator is a function of the value alone, so ``clean_fields`` is not repeated;
+        the model's ``clean()`` (it reads the database: categories, templates) and all
+        look-ups and bulk checks still run on every row. Updated rows are fully checked
+        (their other values come from the database)."""
+        instance = result.instance
         try:
-            result.instance.full_clean(
+            if result.action == NEW:
+                result.checked = tuple(
+                    getattr(instance, f.attname) for f in self._checked_fields(ctx)
+                )
+                if ctx.preview_checked:
+                    instance.clean()
+                    return
+            instance.full_clean(
                 exclude=self.clean_exclude(ctx), validate_unique=False, validate_constraints=False
             )
         except ValidationError as error:

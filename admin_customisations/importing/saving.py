@@ -9,8 +9,8 @@ database work. Here one prepared statement per chunk runs with ``executemany``:
 
 - ``create_with_history(model, objs, user=, reason=)``: primary keys are reserved first
   (PostgreSQL: from the table's sequence; SQLite: after the highest id in use or ever
-  handed out, while this transaction holds SQLite's write lock), ``pre_save`` runs per
-  field (``auto_now_add`` dates), then one INSERT for the objects and one for their
+  handed out, while this transaction holds SQLite's write lock), ``pre_save`` gives the
+  ``auto_now_add`` dates (one timestamp per chunk, like the history rows'), then one INSERT for the objects and one for their
   historical records (type "+", the importing user, the reason, one timestamp) — the same
   rows ``bulk_create_with_history`` would write, as its ``default_user`` /
   ``default_change_reason`` would attribute them.
@@ -26,11 +26,25 @@ nothing (parts, templates, parameters with ``data_numeric`` set by the caller).
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import attrgetter
 
 from django.db import connection, models
 from django.utils import timezone
 
 FAST_VENDORS = ("sqlite", "postgresql")
+
+
+def _memo(adapt):
+    """``adapt`` remembering its last answer: an object's timestamps are adapted again for
+    its history row, and the history rows of a chunk share one timestamp."""
+    last = [object(), None]
+
+    def adapted(value):
+        if value is not last[0]:
+            last[0], last[1] = value, adapt(value)
+        return last[1]
+
+    return adapted
 
 
 def _adapter(field):
@@ -42,7 +56,7 @@ def _adapter(field):
             else ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
         )
     if isinstance(field, models.DateTimeField):
-        return ops.adapt_datetimefield_value
+        return _memo(ops.adapt_datetimefield_value)
     if isinstance(field, models.DateField):
         return ops.adapt_datefield_value
     if isinstance(field, models.TimeField):
@@ -52,14 +66,21 @@ def _adapter(field):
     return None
 
 
-def _values(objs, fields, adapters):
-    return [
-        [
-            adapt(getattr(obj, f.attname)) if adapt else getattr(obj, f.attname)
-            for f, adapt in zip(fields, adapters, strict=True)
-        ]
-        for obj in objs
-    ]
+def _values(objs, fields, adapters, tail=()):
+    """One parameter list per object: its ``fields`` (adapted where needed), then ``tail``."""
+    get = attrgetter(*(f.attname for f in fields))
+    single = len(fields) == 1
+    adapt_at = [(i, adapt) for i, adapt in enumerate(adapters) if adapt]
+    tail = list(tail)
+    rows = []
+    for obj in objs:
+        row = [get(obj)] if single else list(get(obj))
+        for i, adapt in adapt_at:
+            row[i] = adapt(row[i])
+        if tail:
+            row += tail
+        rows.append(row)
+    return rows
 
 
 def _reserve_ids(model, count: int) -> list[int]:
@@ -105,29 +126,16 @@ def _insert_history(model, objs, *, history_type, user, reason) -> None:
         "history_change_reason": reason,
         "history_type": history_type,
     }
-    adapters = [_adapter(f) for f in fields]
-    # the fixed values adapted once; the object's values per row
-    fixed = {
-        f.attname: (a(fixed[f.attname]) if a else fixed[f.attname])
-        for f, a in zip(fields, adapters, strict=True)
-        if f.attname in fixed
-    }
-    plan = [
-        (f.attname, None if f.attname in fixed else a)
-        for f, a in zip(fields, adapters, strict=True)
-    ]
-    rows = []
-    for obj in objs:
-        row = []
-        for name, adapt in plan:
-            if name in fixed:
-                row.append(fixed[name])
-                continue
-            value = getattr(obj, name)
-            row.append(adapt(value) if adapt else value)
-        rows.append(row)
+    # the object's values per row, then the fixed values (adapted once)
+    varying = [f for f in fields if f.attname not in fixed]
+    constant = [f for f in fields if f.attname in fixed]
+    tail = []
+    for f in constant:
+        adapt = _adapter(f)
+        tail.append(adapt(fixed[f.attname]) if adapt else fixed[f.attname])
+    rows = _values(objs, varying, [_adapter(f) for f in varying], tail)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(f.column) for f in varying + constant)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(history_model._meta.db_table)} ({columns}) VALUES ({placeholders})"
     with connection.cursor() as cursor:
@@ -149,10 +157,14 @@ def create_with_history(model, objs: list, *, user, reason: str) -> list:
     automatic = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
+    stamps: dict = {}  # one auto_now(_add) timestamp per chunk, as history_date
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
         for f in automatic:
-            f.pre_save(obj, True)
+            if f.attname in stamps:
+                setattr(obj, f.attname, stamps[f.attname])
+            else:
+                stamps[f.attname] = f.pre_save(obj, True)
         obj._state.adding = False
         obj._state.db = connection.alias
     _insert(model, objs, fields)

@@ -210,6 +210,24 @@ def test_row_invalid_at_commit_reports_the_row(superuser, resistors):
     assert Part.objects.count() == 0
 
 
+def test_new_rows_values_differing_from_the_preview_fail_the_commit(superuser, resistors):
+    """The commit does not repeat a new row's field checks (lengths, digits, choices): its
+    values are in the plan digest, so any value the preview did not see (here a valid
+    one) refuses the whole commit."""
+    run, summary = validate(superuser, "parts", parts_csv([part_row(1), part_row(2)]))
+    assert summary["new"] == 2
+    with open(run.file.path, "w", encoding="utf-8") as handle:  # the stored upload altered
+        handle.write(parts_csv([part_row(1), part_row(2, **{"Minimum stock": "7"})]))
+    engine.commit(run)
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert messages(run) == [
+        "row 3: Changed since the preview (what it changes is different from the preview): "
+        "someone edited the data in the meantime."
+    ]
+    assert Part.objects.count() == 0
+
+
 def test_second_confirm_is_a_harmless_no_op(superuser, resistors):
     run, _ = validate(superuser, "parts", parts_csv([part_row(1)]))
     first = engine.commit(run)
