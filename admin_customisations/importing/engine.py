@@ -8,7 +8,8 @@ uniqueness and object rules in bulk per chunk, and duplicate keys inside the fil
 first 10,000 errors and the plan (one short digest per row) with its fingerprint.
 
 ``commit(run)`` runs the same steps again inside ONE transaction and writes each chunk
-as soon as it is checked; if any row now fails, or the plan differs from the preview
+as soon as it is checked (new rows' field checks excepted: their values are in the plan,
+see ``SheetResource.validate_instance``); if any row now fails, or the plan differs from the preview
 (someone changed the data in between), the transaction is rolled back, nothing is
 written and the run says why. History rows carry the importing user and the reason
 "Imported from <file> (import #N)"; unchanged rows write nothing. Committing a run that
