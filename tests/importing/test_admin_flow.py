@@ -13,7 +13,8 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from admin_customisations.importing.resource import resource_for
+from admin_customisations.importing.admin import host_label
+from admin_customisations.importing.resource import all_resources, resource_for
 from admin_customisations.jobs import runner
 from admin_customisations.models import BackgroundJob, ImportRun
 from fixtures.accounts import ensure_demo_accounts
@@ -353,6 +354,13 @@ def test_reader_may_not_import_anything(client, demo, resistors):
         assert post_upload(client, body, url=url).status_code == 403
         template = reverse(f"admin:{model}_import_template", args=["csv"])
         assert client.get(template).status_code == 403
+    # every resource, on the list that hosts it (order lines on their orders, ...)
+    for resource in all_resources():
+        url = reverse(f"admin:{host_label(resource).replace('.', '_')}_import")
+        url += f"?resource={resource.name}"
+        assert client.get(url).status_code == 403, resource.name
+        assert post_upload(client, body, url=url).status_code == 403, resource.name
+    assert len(all_resources()) >= 15
     assert _state() == before
 
 
