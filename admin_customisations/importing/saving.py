@@ -47,7 +47,8 @@ def _memo(adapt):
     return adapted
 
 
-def _adapter(field):
+def db_adapter(field):
+    """The backend adapter a value of ``field`` needs before ``executemany`` (None: as is)."""
     ops = connection.ops
     if isinstance(field, models.DecimalField):
         return lambda v: (
@@ -111,7 +112,7 @@ def _insert(model, objs, fields) -> None:
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    adapters = [_adapter(f) for f in fields]
+    adapters = [db_adapter(f) for f in fields]
     with connection.cursor() as cursor:
         cursor.executemany(sql, _values(objs, fields, adapters))
 
@@ -131,9 +132,9 @@ def _insert_history(model, objs, *, history_type, user, reason) -> None:
     constant = [f for f in fields if f.attname in fixed]
     tail = []
     for f in constant:
-        adapt = _adapter(f)
+        adapt = db_adapter(f)
         tail.append(adapt(fixed[f.attname]) if adapt else fixed[f.attname])
-    rows = _values(objs, varying, [_adapter(f) for f in varying], tail)
+    rows = _values(objs, varying, [db_adapter(f) for f in varying], tail)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in varying + constant)
     placeholders = ", ".join(["%s"] * len(fields))
@@ -206,7 +207,7 @@ def update_with_history(model, objs: list, fields_of, *, user, reason: str) -> N
                 f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
                 f"WHERE {quote(pk.column)} = %s"
             )
-            adapters = [_adapter(f) for f in fields]
+            adapters = [db_adapter(f) for f in fields]
             values = _values(members, fields, adapters)
             for row, obj in zip(values, members, strict=True):
                 row.append(obj.pk)
