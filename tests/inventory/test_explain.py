@@ -18,41 +18,19 @@ from admin_customisations.paginator import LargeTablePaginator
 from inventory.models import StockItem
 from inventory.models.parts import PART_FLAG_FILTERS
 from tests.factories import PartFactory, StockItemFactory, StockLocationFactory
+from tests.inventory.plans import page_queries, plan
 
 STOCK = "inventory_stockitem"
 AC = "/admin/autocomplete/?app_label=inventory&model_name=stockitem&field_name="
 
 
-class Recorder:
-    def __init__(self):
-        self.queries = []
-
-    def __call__(self, execute, sql, params, many, context):
-        self.queries.append((sql, params))
-        return execute(sql, params, many, context)
-
-
 def stock_selects(client, url):
     """(sql, params) of every SELECT of the page that reads the stock table."""
-    recorder = Recorder()
-    with connection.execute_wrapper(recorder):
-        response = client.get(url)
-    assert response.status_code == 200, url
     return [
         (sql, params)
-        for sql, params in recorder.queries
+        for sql, params in page_queries(client, url)
         if sql.lstrip().upper().startswith("SELECT") and f'"{STOCK}"' in sql
     ]
-
-
-def plan(sql, params) -> list[str]:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-            return [row[-1] for row in cursor.fetchall()]
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        return [row[0] for row in cursor.fetchall()]
 
 
 def full_scans(sql, params) -> list[str]:
@@ -156,13 +134,9 @@ PART_AC = "/admin/autocomplete/?app_label=inventory&model_name=stockitem&field_n
 
 def part_plans(client, url) -> list[list[str]]:
     """Plans of every SELECT of the page that reads the part table."""
-    recorder = Recorder()
-    with connection.execute_wrapper(recorder):
-        response = client.get(url)
-    assert response.status_code == 200, url
     return [
         plan(sql, params)
-        for sql, params in recorder.queries
+        for sql, params in page_queries(client, url)
         if sql.lstrip().upper().startswith("SELECT") and f'FROM "{PART}"' in sql
     ]
 
