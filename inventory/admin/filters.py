@@ -48,7 +48,9 @@ class LocationSubtreeFilter(SubtreeFilter):
 
 
 class YesNoFilter(RadioFilter):
-    """A yes/no filter; subclasses define ``condition`` (a Q or callable on the queryset)."""
+    """A yes/no filter; subclasses define ``condition`` (a Q), or ``yes`` and ``no`` when the
+    answer is a queryset method and its complement (a ``pk IN (...)`` subquery would list
+    every matching id)."""
 
     def lookups(self, request, model_admin):
         return [("yes", "Yes"), ("no", "No")]
@@ -56,11 +58,17 @@ class YesNoFilter(RadioFilter):
     def condition(self):
         raise NotImplementedError
 
+    def yes(self, queryset):
+        return queryset.filter(self.condition())
+
+    def no(self, queryset):
+        return queryset.exclude(self.condition())
+
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(self.condition())
+            return self.yes(queryset)
         if self.value() == "no":
-            return queryset.exclude(self.condition())
+            return self.no(queryset)
         return queryset
 
 
@@ -84,25 +92,22 @@ class InStockFilter(YesNoFilter):
     title = "in stock"
     parameter_name = "in_stock"
 
-    def queryset(self, request, queryset):
-        # the conditions themselves, not "pk IN (in-stock ids)": that subquery lists ~1M ids
-        if self.value() == "yes":
-            return queryset.in_stock()
-        if self.value() == "no":
-            return queryset.not_in_stock()
-        return queryset
+    def yes(self, queryset):
+        return queryset.in_stock()
+
+    def no(self, queryset):
+        return queryset.not_in_stock()
 
 
 class ExpiredFilter(YesNoFilter):
     title = "expired"
     parameter_name = "expired"
 
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.expired()
-        if self.value() == "no":
-            return queryset.not_expired()
-        return queryset
+    def yes(self, queryset):
+        return queryset.expired()
+
+    def no(self, queryset):
+        return queryset.not_expired()
 
 
 class SerializedFilter(YesNoFilter):
