@@ -21,12 +21,9 @@ The database is rebuilt on every run.
 """
 
 import argparse
-import csv
 import os
 import platform
-import resource
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,13 +49,13 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.files import File  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from admin_customisations.importing import engine  # noqa: E402
 from admin_customisations.importing.resource import resource_for  # noqa: E402
 from admin_customisations.models import ImportRun  # noqa: E402
+from bench._import_support import in_child, make_run, write_csv  # noqa: E402
 from builds.models import BomItem  # noqa: E402
 from inventory.models import Part  # noqa: E402
 
@@ -114,62 +111,11 @@ def designator_rows(n):
         ]
 
 
-def write_csv(path, headers, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(headers)
-        writer.writerows(rows)
-    return path
-
-
-def make_run(user, path, options=None):
-    run = ImportRun(resource="bom_lines", original_name=path.name, user=user, options=options or {})
-    with open(path, "rb") as handle:
-        run.file.save(path.name, File(handle), save=False)
-    run.file_size = path.stat().st_size
-    run.save()
-    return run
-
-
-def in_child(label, func, rows):
-    """Run ``func`` in a forked child; print seconds, rows/s and the child's peak RSS."""
-    connection.close()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        os.close(read)
-        try:
-            start, cpu = time.perf_counter(), time.process_time()
-            info = func() or ""
-            seconds = time.perf_counter() - start
-            cpu = time.process_time() - cpu
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            os.write(write, f"{seconds:.3f}|{cpu:.3f}|{peak:.0f}|{info}".encode())
-        except BaseException as error:  # noqa: BLE001
-            os.write(write, f"-1|0|0|{type(error).__name__}: {error}".encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    data = b""
-    while chunk := os.read(read, 65536):
-        data += chunk
-    os.waitpid(pid, 0)
-    seconds, cpu, peak, info = data.decode().split("|", 3)
-    seconds, cpu = float(seconds), float(cpu)
-    rate = rows / seconds if seconds > 0 else 0
-    print(
-        f"{label:<38} {seconds:7.2f} s {rate:8,.0f} rows/s  (CPU {cpu:6.2f} s)  "
-        f"peak {float(peak):5.0f} MB  {info}",
-        flush=True,
-    )
-    return seconds
-
-
 def import_step(user, path, step, options=None):
     def run_it():
         run = ImportRun.objects.filter(original_name=path.name).order_by("-pk").first()
         if step == "validate":
-            summary = engine.validate(make_run(user, path, options))
+            summary = engine.validate(make_run(user, "bom_lines", path, options))
         else:
             summary = engine.commit(run)
         return (

@@ -21,12 +21,9 @@ docs/performance.md ("Import and export").
 """
 
 import argparse
-import csv
 import os
 import platform
-import resource
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,13 +54,14 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.files import File  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from admin_customisations.importing import engine  # noqa: E402
 from admin_customisations.importing.resource import resource_for  # noqa: E402
 from admin_customisations.models import ImportRun  # noqa: E402
+from bench._import_support import in_child as _in_child  # noqa: E402
+from bench._import_support import make_run, write_csv  # noqa: E402
 from inventory.models import Part, PartCategory, StockItem, StockLocation  # noqa: E402
 
 settings.IMPORT_MAX_FILE_MB = 200
@@ -107,65 +105,11 @@ def part_rows(n, version=1):
         ]
 
 
-def write_csv(path, headers, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(headers)
-        writer.writerows(rows)
-    return path
-
-
-def make_run(user, name, path):
-    run = ImportRun(resource=name, original_name=path.name, user=user)
-    with open(path, "rb") as handle:
-        run.file.save(path.name, File(handle), save=False)
-    run.file_size = path.stat().st_size
-    run.save()
-    return run
-
-
 def in_child(label, func, rows):
-    """Run ``func`` in a forked child; print seconds, rows/s and the child's peak RSS."""
-    connection.close()
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child
-        os.close(read)
-        try:
-            profiler = None
-            if ARGS.profile and ARGS.profile in label:
-                import cProfile
-
-                profiler = cProfile.Profile()
-                profiler.enable()
-            start, cpu = time.perf_counter(), time.process_time()
-            info = func() or ""
-            seconds = time.perf_counter() - start
-            cpu = time.process_time() - cpu
-            if profiler is not None:
-                profiler.disable()
-                name = "".join(c if c.isalnum() else "-" for c in label)
-                profiler.dump_stats(str(VAR / f"profile-{name}.pstats"))
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            os.write(write, f"{seconds:.3f}|{cpu:.3f}|{peak:.0f}|{info}".encode())
-        except BaseException as error:  # noqa: BLE001
-            os.write(write, f"-1|0|0|{type(error).__name__}: {error}".encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    data = b""
-    while chunk := os.read(read, 65536):
-        data += chunk
-    os.waitpid(pid, 0)
-    seconds, cpu, peak, info = data.decode().split("|", 3)
-    seconds, cpu = float(seconds), float(cpu)
-    rate = rows / seconds if seconds > 0 else 0
-    print(
-        f"{label:<36} {seconds:7.1f} s {rate:8,.0f} rows/s  (CPU {cpu:6.1f} s)  "
-        f"peak {float(peak):5.0f} MB  {info}",
-        flush=True,
-    )
-    return seconds
+    profile = None
+    if ARGS.profile and ARGS.profile in label:
+        profile = VAR / ("profile-" + "".join(c if c.isalnum() else "-" for c in label) + ".pstats")
+    return _in_child(label, func, rows, profile_to=profile)
 
 
 def import_step(user, name, path, step):
