@@ -23,7 +23,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from unfold.widgets import UnfoldAdminRadioSelectWidget, UnfoldBooleanSwitchWidget
 
-from admin_customisations.importing.keys import lookup, manufacturer_parts, norm, resolve
+from admin_customisations.importing.keys import lookup, manufacturer_parts, norm, part_key, resolve
 from admin_customisations.importing.resource import (
     NEW,
     UNCHANGED,
@@ -124,15 +124,11 @@ class BomImportOptions(forms.Form):
 # ---------------------------------------------------------------- the resource
 
 
-def _part_key(part) -> str:
-    return part.ipn or part.name if part is not None else ""
-
-
 def _substitute_keys(item) -> list[str]:
     """The line's substitutes as sorted part keys (loaded in bulk by ``attach_substitutes``)."""
     keys = getattr(item, "_substitute_keys", None)
     if keys is None:
-        keys = sorted(_part_key(s.part) for s in item.substitutes.select_related("part"))
+        keys = sorted(part_key(s.part) for s in item.substitutes.select_related("part"))
     return keys
 
 
@@ -173,7 +169,7 @@ class BomLineResource(SheetResource):
             reference="part",
             required=True,
             natural_key=True,
-            render=lambda item: _part_key(item.part),
+            render=lambda item: part_key(item.part),
             help="The assembly's IPN (a part without IPN: its name).",
             example="SA-0001",
         ),
@@ -183,7 +179,7 @@ class BomLineResource(SheetResource):
             reference="part",
             required=True,
             natural_key=True,
-            render=lambda item: _part_key(item.sub_part),
+            render=lambda item: part_key(item.sub_part),
             help="The component's IPN.",
             example="R-0028",
         ),
@@ -492,7 +488,7 @@ class BomLineResource(SheetResource):
         if result.errors:
             return None
         old = _substitute_keys(item) if item.pk else []
-        new = sorted(_part_key(p) for p in parts)
+        new = sorted(part_key(p) for p in parts)
         if old != new:
             result.changes[SUBSTITUTES] = (", ".join(old), ", ".join(new))
         return parts

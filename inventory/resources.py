@@ -29,7 +29,14 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from admin_customisations.importing.keys import clean_path, lower_in, norm, norm_path, resolve
+from admin_customisations.importing.keys import (
+    clean_path,
+    lower_in,
+    norm,
+    norm_path,
+    part_key,
+    resolve,
+)
 from admin_customisations.importing.messages import field_error_messages
 from admin_customisations.importing.resource import (
     NEW,
@@ -65,12 +72,6 @@ from inventory.permissions import OwnershipRules
 
 def _path(obj):
     return obj.pathstring if obj is not None else ""
-
-
-def _part_key(part) -> str:
-    if part is None:
-        return ""
-    return part.ipn or part.name
 
 
 # ---------------------------------------------------------------- trees
@@ -280,7 +281,7 @@ class PartResource(SheetResource):
             "Variant of",
             "variant_of",
             reference="part",
-            render=lambda p: _part_key(p.variant_of),
+            render=lambda p: part_key(p.variant_of),
             help="IPN of the template part this part is a variant of.",
         ),
         boolean_column("Assembly", "assembly"),
@@ -386,7 +387,7 @@ class PartParameterResource(SheetResource):
             "part",
             reference="part",
             required=True,
-            render=lambda p: _part_key(p.part),
+            render=lambda p: part_key(p.part),
             help="The part's IPN.",
             example="R-10K-0603",
         ),
@@ -412,7 +413,7 @@ class PartParameterResource(SheetResource):
         qs = PartParameter.objects.select_related("part", "template").filter(
             part__in=parts, template__in=templates
         )
-        return {(norm(_part_key(p.part)), norm(p.template.name)): p for p in qs} | {
+        return {(norm(part_key(p.part)), norm(p.template.name)): p for p in qs} | {
             (norm(p.part.name), norm(p.template.name)): p for p in qs if not p.part.ipn
         }
 
@@ -459,7 +460,7 @@ class StockItemResource(SheetResource):
             "part",
             reference="part",
             required=True,
-            render=lambda i: _part_key(i.part),
+            render=lambda i: part_key(i.part),
             help="The part's IPN.",
             example="R-10K-0603",
         ),

@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 
-from admin_customisations.importing.keys import lookup, norm, resolve
+from admin_customisations.importing.keys import lookup, norm, part_key, resolve
 from admin_customisations.importing.messages import field_error_messages
 from admin_customisations.importing.resource import (
     NEW,
@@ -56,10 +56,6 @@ from orders.models import (
 def _k(*values) -> tuple:
     """A natural key as the base compares them (spaces collapsed, any case)."""
     return tuple(" ".join(str(v or "").split()).casefold() for v in values)
-
-
-def _part_key(part) -> str:
-    return (part.ipn or part.name) if part is not None else ""
 
 
 def _quantity_key(text) -> str:
@@ -298,7 +294,7 @@ def _pick(candidates, part, what: str, *, want_part_column: str):
             return matching[0]
         raise CellValueError(f"{what} is not linked to '{part}'.")
     if len(candidates) > 1:
-        parts = ", ".join(sorted(f"'{_part_key(c.part)}'" for c in candidates))
+        parts = ", ".join(sorted(f"'{part_key(c.part)}'" for c in candidates))
         raise CellValueError(
             f"{what} is linked to several parts ({parts}): give the {want_part_column} too."
         )
@@ -323,7 +319,7 @@ class ManufacturerPartResource(_OrdersResource):
             reference="part",
             required=True,
             natural_key=True,
-            render=lambda mp: _part_key(mp.part),
+            render=lambda mp: part_key(mp.part),
         ),
         text_column("Description", "description", ManufacturerPart),
         text_column("Link", "link", ManufacturerPart),
@@ -339,7 +335,7 @@ class ManufacturerPartResource(_OrdersResource):
             (r.get("Manufacturer", ""), r.get("MPN", "")) for _, r in rows
         )
         return {
-            _k(manufacturer, mpn, _part_key(mp.part)): mp
+            _k(manufacturer, mpn, part_key(mp.part)): mp
             for (manufacturer, mpn), mps in found.items()
             for mp in mps
         }
@@ -371,7 +367,7 @@ class SupplierPartResource(_OrdersResource):
             reference="part",
             required=True,
             natural_key=True,
-            render=lambda sp: _part_key(sp.part),
+            render=lambda sp: part_key(sp.part),
         ),
         Column(
             "Manufacturer",
@@ -407,7 +403,7 @@ class SupplierPartResource(_OrdersResource):
     def find_existing(self, rows, *, ctx) -> dict:
         found = _supplier_parts_by_pair((r.get("Supplier", ""), r.get("SKU", "")) for _, r in rows)
         return {
-            _k(supplier, sku, _part_key(sp.part)): sp
+            _k(supplier, sku, part_key(sp.part)): sp
             for (supplier, sku), sps in found.items()
             for sp in sps
         }
@@ -549,7 +545,7 @@ class PriceBreakResource(_SupplierPartRows, _OrdersResource):
         Column(
             "Part IPN",
             None,
-            render=lambda pb: _part_key(pb.supplier_part.part),
+            render=lambda pb: part_key(pb.supplier_part.part),
             help="Only to tell apart one SKU used for several parts.",
         ),
         decimal_column("Quantity", "quantity", required=True, natural_key=True),
@@ -700,7 +696,7 @@ class PurchaseOrderLineResource(_SupplierPartRows, _OrderLineResource):
         Column(
             "Part IPN",
             None,
-            render=lambda line: _part_key(line.supplier_part.part),
+            render=lambda line: part_key(line.supplier_part.part),
             help="Our part, when the supplier has one SKU for it.",
         ),
         decimal_column("Quantity", "quantity", required=True, help="In packs."),
@@ -893,7 +889,7 @@ class SalesOrderLineResource(_OrderLineResource):
             reference="part",
             required=True,
             natural_key=True,
-            render=lambda line: _part_key(line.part),
+            render=lambda line: part_key(line.part),
         ),
         decimal_column("Quantity", "quantity", required=True),
         decimal_column("Unit price", "unit_price", help="Blank: none (or unchanged)."),

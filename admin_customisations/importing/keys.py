@@ -42,6 +42,13 @@ PER_CHUNK_KINDS = {"part"}
 MAX_CANDIDATES = 20_000
 
 
+def part_key(part) -> str:
+    """A part's natural key as files write it: its IPN, else its name ("" for none)."""
+    if part is None:
+        return ""
+    return part.ipn or part.name
+
+
 def norm(text: str) -> str:
     """A plain key as compared: surrounding and repeated spaces ignored, any case."""
     return " ".join(str(text or "").split()).lower()
