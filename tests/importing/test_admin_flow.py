@@ -444,7 +444,8 @@ def test_a_job_sized_file_is_validated_and_committed_by_jobs(client, demo, setti
     assert job.params == {"run": run.pk, "step": "validate"} and job.created_by == demo["allaccess"]
     preview = client.get(run_url(run)).content.decode()
     assert reverse("admin:job_progress", args=[job.pk]) in preview  # the progress bar polls it
-    assert "import_progress.js" in preview and 'id="import-confirm"' not in preview
+    assert "job_progress.js" in preview and 'data-reload-when-finished="1"' in preview
+    assert 'id="import-confirm"' not in preview
     assert client.get(reverse("admin:job_progress", args=[job.pk])).json()["finished"] is False
 
     runner.run_job(job.pk)
