@@ -25,6 +25,7 @@ from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldBooleanSwitchWidget
 
+from admin_customisations.history import log_admin as _log_admin  # noqa: F401  (Recent changes)
 from admin_customisations.jobs import admin as _job_admin  # noqa: F401  (registers the job pages)
 from admin_customisations.permissions import with_action_permissions
 from admin_customisations.roles import ACTIONS, ROLE_BY_NAME, ROLES, group_roles, set_group_roles

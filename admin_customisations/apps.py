@@ -29,3 +29,6 @@ class AdminCustomisationsConfig(AppConfig):
         from admin_customisations.jobs import attribution
 
         attribution.connect()
+        from admin_customisations.history import changelog
+
+        changelog.connect()

@@ -292,3 +292,6 @@ class ImportRun(models.Model):
         if self.file:
             self.file.delete(save=False)
             type(self).objects.filter(pk=self.pk).update(file="")
+
+
+from admin_customisations.history.models import ChangeLogEntry  # noqa: E402,F401  (registers the model)

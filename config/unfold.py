@@ -65,6 +65,12 @@ SIDEBAR_GROUPS = [
         ],
     ),
     (
+        _("Audit"),
+        [
+            ("admin_customisations.changelogentry", "manage_history"),
+        ],
+    ),
+    (
         _("Jobs"),
         [
             ("admin_customisations.backgroundjob", "work_history"),
@@ -97,6 +103,7 @@ UNFOLD = {
             "href": lambda request: static("admin_customisations/favicon.svg"),
         },
     ],
+    "STYLES": [lambda request: static("admin_customisations/history.css")],
     "SITE_URL": "/admin/",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,

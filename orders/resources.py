@@ -459,7 +459,7 @@ class SupplierPartResource(_OrdersResource):
 
     def commit(self, results, *, ctx) -> None:
         """Bulk writes with history (the service's checks ran on every row in ``build``)."""
-        from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+        from inventory.history_signals import bulk_create_with_history, bulk_update_with_history
 
         new = [r.instance for r in results if r.action == NEW]
         updated = [r for r in results if r.action == UPDATE]

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.html import mark_safe
 from simple_history.utils import get_history_model_for_model
 
+from admin_customisations.history.diffs import diff_records
 from admin_customisations.history.revert import (
     apply_revert,
     join_names,
@@ -36,6 +37,27 @@ class SafeHistoryAdminMixin:
     """Mixed into StockroomModelAdmin before SimpleHistoryAdmin."""
 
     object_history_form_template = "admin_customisations/history/object_history_form.html"
+    object_history_list_template = "admin_customisations/history/object_history_list.html"
+
+    # --- the History tab: readable diffs (history.diffs) ----------------------------------
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # The diffs look related objects up in bulk; no join per tracked foreign key.
+        return history_manager.filter(**{pk_name: object_id}).select_related("history_user")
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        """Each record's changes against the version before it (also for the page's oldest
+        record, whose previous version is on the next page)."""
+        records = list(historical_records)
+        if not records:
+            return
+        before_page = records[-1].prev_record if records[-1].history_type != "+" else None
+        pairs = []
+        for index, record in enumerate(records):
+            older = records[index + 1] if index + 1 < len(records) else before_page
+            pairs.append((older if record.history_type == "~" else None, record))
+        for record, changes in zip(records, diff_records(self.model, pairs), strict=True):
+            record.history_delta_changes = changes
 
     # --- permission ------------------------------------------------------------------
 

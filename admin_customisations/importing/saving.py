@@ -31,6 +31,8 @@ from operator import attrgetter
 from django.db import connection, models
 from django.utils import timezone
 
+from inventory.history_signals import announcing_bulk_history
+
 FAST_VENDORS = ("sqlite", "postgresql")
 
 
@@ -139,7 +141,7 @@ def _insert_history(model, objs, *, history_type, user, reason) -> None:
     columns = ", ".join(quote(f.column) for f in varying + constant)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(history_model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    with connection.cursor() as cursor:
+    with announcing_bulk_history(history_model), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 

@@ -17,7 +17,6 @@ Rules enforced here (see docs/boms.md):
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from builds.choices import ACTIVE_BUILD_STATUSES
 from builds.models import BomItem, BomItemSubstitute, BuildLine
@@ -27,6 +26,7 @@ from builds.selectors.bom import (
     find_bom_recursion,
     variant_ids,
 )
+from inventory.history_signals import bulk_create_with_history, bulk_update_with_history
 from inventory.models import Part
 from inventory.services.common import (
     delete_with_history,

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from simple_history.utils import bulk_create_with_history
 
 from builds.models import BomItem, BomItemSubstitute
 from builds.services.bom import (
@@ -29,6 +28,7 @@ from builds.services.bom import (
     check_bom_recursion,
     check_bom_unlocked,
 )
+from inventory.history_signals import bulk_create_with_history, bulk_history_create
 from inventory.models import Part
 from inventory.services.common import delete_with_history, save_with_history, with_reason_suffix
 
@@ -133,7 +133,8 @@ def bom_lines_import(*, part, changes: list[BomLineChange], user, reason: str = 
     if updated:
         fields = sorted({name for c in changes if c.item.pk for name in c.fields} | {"validated"})
         _update_rows(updated, fields)
-        BomItem.history.bulk_history_create(
+        bulk_history_create(
+            BomItem,
             updated,
             batch_size=BATCH,
             update=True,

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from inventory.choices import StockHistoryCode
 from inventory.figures import bulk_write
+from inventory.history_signals import announcing_bulk_history
 from inventory.models import StockItem, StockItemTracking
 from inventory.permissions import OwnershipRules, check_stock_ownership, ownership_enabled
 from inventory.services.common import check_item_changeable, with_reason_suffix
@@ -122,17 +123,18 @@ def _copy_history(ids, *, user, reason, date) -> None:
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True) or not ids:
         return
     history = StockItem.history.model
-    _insert_select(
-        history,
-        ids,
-        copy={field.name: field.name for field in history.tracked_fields},
-        given={
-            "history_date": date,
-            "history_change_reason": reason,
-            "history_type": "~",
-            "history_user": getattr(user, "pk", None),
-        },
-    )
+    with announcing_bulk_history(history):
+        _insert_select(
+            history,
+            ids,
+            copy={field.name: field.name for field in history.tracked_fields},
+            given={
+                "history_date": date,
+                "history_change_reason": reason,
+                "history_type": "~",
+                "history_user": getattr(user, "pk", None),
+            },
+        )
 
 
 def _add_tracking(deltas, *, code, user, notes, date) -> None:
