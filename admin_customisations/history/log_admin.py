@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     FieldTextFilter,
     RangeDateTimeFilter,
@@ -17,10 +18,11 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import display
 
-from admin_customisations.base import StockroomModelAdmin
 from admin_customisations.history.changelog import tracked_models
 from admin_customisations.history.entries import describe_entries, object_link
 from admin_customisations.history.models import ChangeLogEntry
+from admin_customisations.importing.admin import ImportExportAdminMixin
+from admin_customisations.jobs.exports import BackgroundExportMixin
 from admin_customisations.paginator import IndexOrderChangeList, LargeTablePaginator
 from admin_customisations.permissions import user_may
 
@@ -74,7 +76,12 @@ class ChangeLogList(IndexOrderChangeList):
 
 
 @admin.register(ChangeLogEntry)
-class ChangeLogAdmin(StockroomModelAdmin):
+class ChangeLogAdmin(BackgroundExportMixin, ImportExportAdminMixin, ModelAdmin):
+    """Read-only; the spreadsheet export is the base admin's (no history of its own)."""
+
+    show_full_result_count = False
+    list_per_page = 50
+    list_filter_submit = True
     list_display = ["when", "user_name", "model_name", "object", "change_type", "reason", "changes"]
     list_display_links = None
     list_filter = [
