@@ -86,6 +86,10 @@ AC = "/admin/autocomplete/?app_label=inventory&model_name=stockitem&field_name="
 
 # name, URL (str.format with context()), main table. "{sorts:<model>}" rows expand to one page
 # per sortable column of that admin's list_display.
+LOG, LOG_TABLE = (
+    "/admin/admin_customisations/changelogentry/",
+    "admin_customisations_changelogentry",
+)
 PAGES = [
     ("admin index", "/admin/", None),
     ("stock location changelist", "/admin/inventory/stocklocation/", "inventory_stocklocation"),
@@ -168,6 +172,19 @@ PAGES = [
     ("purchase order changelist", "/admin/orders/purchaseorder/", "orders_purchaseorder"),
     ("sales order changelist", "/admin/orders/salesorder/", "orders_salesorder"),
     ("build order changelist", "/admin/builds/buildorder/", "builds_buildorder"),
+    ("change log", LOG, LOG_TABLE),
+    ("change log, page 500", LOG + "?p={page}", LOG_TABLE),
+    ("change log, filter user", LOG + "?user__id__exact={log_user}", LOG_TABLE),
+    ("change log, filter model", LOG + "?model={log_model}", LOG_TABLE),
+    ("change log, filter deleted", LOG + "?history_type__exact=-", LOG_TABLE),
+    (
+        "change log, filter date range",
+        LOG + "?history_date_from_0={log_day}&history_date_from_1=00:00"
+        "&history_date_to_0={log_day}&history_date_to_1=23:59",
+        LOG_TABLE,
+    ),
+    ("change log, filter reason", LOG + "?reason__icontains=received", LOG_TABLE),
+    ("change log, search IPN", LOG + "?q={ipn}", LOG_TABLE),
 ]
 
 
@@ -283,8 +300,28 @@ def context():
         if serialized
         else StockItem.objects.values_list("pk", flat=True).first(),
     }
+    data |= change_log_context()
     cache.write_text(json.dumps(data, indent=1))
     return data
+
+
+def change_log_context() -> dict:
+    """A user with changes, the part model and a day with changes, for the change log pages."""
+    from django.contrib.auth.models import User
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from admin_customisations.history.models import ChangeLogEntry
+
+    newest = ChangeLogEntry.objects.order_by("-history_date").first()
+    engineer = User.objects.filter(username="engineer").first()
+    return {
+        "log_user": engineer.pk if engineer else 1,
+        "log_model": ContentType.objects.get_for_model(Part).pk,
+        "log_day": timezone.localtime(newest.history_date).strftime("%Y-%m-%d")
+        if newest
+        else "2026-01-01",
+    }
 
 
 class Recorder:

@@ -13,6 +13,8 @@ responsible person) and writes the model directly. Here:
 * the version is shown read-only, with what a revert would restore and what it cannot.
 """
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import helpers
@@ -24,13 +26,47 @@ from django.urls import reverse
 from django.utils.html import mark_safe
 from simple_history.utils import get_history_model_for_model
 
-from admin_customisations.history.diffs import diff_records
+from admin_customisations.history.diffs import FieldChange, diff_records
 from admin_customisations.history.revert import (
+    ALWAYS_SERVICE_ONLY,
     apply_revert,
     join_names,
     plan_revert,
+    policy_for,
     version_label,
 )
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One field of the revert preview: its value now, in the version, and what a revert does."""
+
+    change: FieldChange
+    outcome: str  # "restore", "refused" or "missing"
+    note: str = ""
+
+
+def revert_preview(model, current, version, plan, *, may_revert: bool) -> list[PreviewRow]:
+    """Every field in which ``version`` differs from ``current``, rendered (now → version),
+    with whether a revert restores it and, if not, why. For someone who may not revert, what
+    the revert policy would restore for someone who may."""
+    policy = policy_for(model)
+    blocked = ALWAYS_SERVICE_ONLY | policy.service_only
+    rows = []
+    for change in diff_records(model, [(current, version)])[0]:
+        if not may_revert:
+            allowed = change.name not in blocked and (
+                policy.fields is None or change.name in policy.fields
+            )
+            note = "" if allowed else f"changed only by {plan.changed_by}"
+            rows.append(PreviewRow(change, "restore" if allowed else "refused", note))
+        elif change.name in plan.changes:
+            rows.append(PreviewRow(change, "restore"))
+        elif change.name in plan.missing:
+            rows.append(PreviewRow(change, "missing", "the object it refers to no longer exists"))
+        else:
+            rows.append(PreviewRow(change, "refused", f"changed only by {plan.changed_by}"))
+    return rows
 
 
 class SafeHistoryAdminMixin:
@@ -154,6 +190,11 @@ class SafeHistoryAdminMixin:
             form, fieldsets, {}, flatten_fieldsets(fieldsets), model_admin=self
         )
         plan = plan_revert(self, request, current, record) if current is not None else None
+        preview = (
+            revert_preview(self.model, current, version, plan, may_revert=may_revert)
+            if plan is not None
+            else []
+        )
         url_name = f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}"
         pk = current.pk if current is not None else version.pk
         context = {
@@ -167,6 +208,7 @@ class SafeHistoryAdminMixin:
             "record": record,
             "version_label": version_label(record),
             "plan": plan,
+            "preview": preview,
             "restores": join_names(plan.labels(plan.changes)) if plan and plan.changes else "",
             "is_popup": False,
             "media": mark_safe(self.media + admin_form.media),
