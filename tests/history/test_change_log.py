@@ -246,3 +246,14 @@ def test_export_of_the_filtered_log(admin_client_root, superuser, some_history):
 def test_the_log_offers_no_import(admin_client_root, some_history):
     response = admin_client_root.get(reverse("admin:admin_customisations_changelogentry_import"))
     assert response.status_code == 403
+
+
+def test_sync_change_log_command(superuser):
+    from django.core.management import call_command
+
+    factories.PartFactory(name="Unlogged")
+    ChangeLogEntry.objects.all().delete()
+    out = io.StringIO()
+    call_command("sync_change_log", stdout=out)
+    assert "change log entries added" in out.getvalue()
+    assert_every_record_is_logged()
