@@ -246,7 +246,20 @@ _ACCESS = dict(
     username="suite-attacker", ip_address="127.0.0.9", user_agent="suite", path_info="/admin/login/"
 )
 
+
+def _change_log_entry():
+    """The log entry of a part category the suite creates (every demo account may view it)."""
+    from admin_customisations.history.models import ChangeLogEntry
+    from inventory.models import PartCategory
+    from inventory.services.common import save_with_history
+
+    category = PartCategory(name="suite change log category")
+    save_with_history(category, user=None, reason="Suite object")
+    return ChangeLogEntry.objects.filter(object_id=category.pk).latest("history_id")
+
+
 THIRD_PARTY_OBJECTS = {
+    "admin_customisations.changelogentry": _change_log_entry,
     "axes.accessattempt": _make(
         "axes.AccessAttempt", get_data="", post_data="", failures_since_start=3, **_ACCESS
     ),
