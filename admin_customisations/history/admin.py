@@ -35,6 +35,8 @@ from admin_customisations.history.revert import (
     policy_for,
     version_label,
 )
+from admin_customisations.history.undelete import undelete_url
+from admin_customisations.history.undelete_admin import UndeleteAdminMixin
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ def revert_preview(model, current, version, plan, *, may_revert: bool) -> list[P
     return rows
 
 
-class SafeHistoryAdminMixin:
-    """Mixed into StockroomModelAdmin before SimpleHistoryAdmin."""
+class SafeHistoryAdminMixin(UndeleteAdminMixin):
+    """Mixed into StockroomModelAdmin before SimpleHistoryAdmin (with the undelete page of
+    the models in ``history.undelete.UNDELETABLE``)."""
 
     object_history_form_template = "admin_customisations/history/object_history_form.html"
     object_history_list_template = "admin_customisations/history/object_history_list.html"
@@ -219,6 +222,7 @@ class SafeHistoryAdminMixin:
             "changelist_url": reverse(f"{url_name}_changelist"),
             "change_url": reverse(f"{url_name}_change", args=[pk]) if current else "",
             "history_url": reverse(f"{url_name}_history", args=[pk]),
+            "undelete_url": undelete_url(self.model, pk) if current is None else None,
             "revert_disabled": not may_revert,
             "change_history": False,
             "add": False,

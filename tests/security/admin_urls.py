@@ -36,6 +36,8 @@ STANDARD_SUFFIXES = {
     "import_confirm": "import_confirm",
     "export": "export",
     "password_change": "password_change",
+    # restoring a deleted object from its history (admin_customisations.history.undelete)
+    "undelete": "undelete",
 }
 
 # Pages a ModelAdmin adds itself (not an unfold action): url name -> (letter it needs on
@@ -77,6 +79,7 @@ OBJECT_KINDS = {
     "delete",
     "history",
     "history_version",
+    "undelete",
     "object_permissions",
     "object_permissions_user",
     "object_permissions_group",

@@ -153,6 +153,8 @@ def _expected(url, *, user, model_admin, rights, object_rights, matrix):
         "delete": ("D" in object_rights, "D" in object_rights),
         "history": ("V" in object_rights, None),
         "history_version": ("V" in object_rights, "C" in object_rights),
+        # the suite's object exists: whoever may add is sent to it (302), nobody else may
+        "undelete": ("A" in rights, "A" in rights),
         "object_permissions": (administer, administer),
         "object_permissions_user": (administer, administer),
         "object_permissions_group": (administer, administer),
