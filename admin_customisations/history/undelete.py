@@ -366,8 +366,8 @@ def undelete_object(*, model, object_id, user):
             save_with_history(obj, user=user, reason=plan.reason(), force_insert=True)
     except IntegrityError:  # taken since the plan was made
         raise ValidationError(
-            f"The {noun} could not be restored: another one with the same name was just "
-            "created. Check and try again."
+            f"The {noun} could not be restored: it, or another one with the same name, was "
+            "created a moment ago. Reload the page to see why."
         ) from None
     if created_at is not None and hasattr(obj, "created_at") and obj.created_at != created_at:
         # auto_now_add stamped the restore time: keep the original creation date (row and
