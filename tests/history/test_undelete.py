@@ -387,3 +387,14 @@ def test_ownership_of_the_parent_location_is_needed(client, demo, root, settings
     assign_perm("inventory.change_stocklocation", demo["allaccess"], theirs)
     assert client.post(url(StockLocation, pk)).status_code == 302
     assert StockLocation.objects.get(pk=pk).pathstring == "Quarantine/Shelf"
+
+
+def test_a_restored_part_is_found_by_the_part_search(client, root):
+    pk = deleted_part(root, name="Flux capacitor", ipn="FC-88", description="time circuits")
+    undelete_object(model=Part, object_id=pk, user=root)
+    client.force_login(root)
+    for term in ("FC-88", "capacitor", "circuits"):
+        page = client.get("/admin/inventory/part/", {"q": term}).content.decode()
+        assert f"/admin/inventory/part/{pk}/change/" in page, term
+    other = client.get("/admin/inventory/part/", {"q": "nothing-like-it"}).content.decode()
+    assert f"/admin/inventory/part/{pk}/change/" not in other
