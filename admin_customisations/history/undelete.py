@@ -48,6 +48,14 @@ UNDELETABLE = frozenset(
 # Links an undeleted object cannot do without: restore their target first.
 REQUIRED_LINKS = frozenset({"parent", "category", "variant_of", "revision_of"})
 
+# How the refusal names each of them ("Its parent part category 'Electronics' has been deleted")
+_REQUIRED_PHRASES = {
+    "parent": "Its parent {noun} '{what}' has been deleted",
+    "category": "Its {noun} '{what}' has been deleted",
+    "variant_of": "The template part '{what}' it is a variant of has been deleted",
+    "revision_of": "The part '{what}' it is a revision of has been deleted",
+}
+
 # What an undelete does not bring back, per model (shown on the preview).
 NOT_RESTORED = {
     "inventory.part": "Its parameters, BOM lines and supplier and manufacturer parts were "
@@ -249,10 +257,12 @@ def _check_links(plan: UndeletePlan) -> None:
         what = describe_deleted(target_model, target_id)
         label = link.verbose_name
         if link.name in REQUIRED_LINKS:
-            noun = target_model._meta.verbose_name
+            gone = _REQUIRED_PHRASES[link.name].format(
+                noun=target_model._meta.verbose_name, what=what
+            )
             plan.problems.append(
                 Problem(
-                    f"Its {label} {noun} '{what}' has been deleted: restore {what} first.",
+                    f"{gone}: restore {what} first.",
                     restore_first=(target_model, target_id),
                 )
             )

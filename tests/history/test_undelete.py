@@ -398,3 +398,29 @@ def test_a_restored_part_is_found_by_the_part_search(client, root):
         assert f"/admin/inventory/part/{pk}/change/" in page, term
     other = client.get("/admin/inventory/part/", {"q": "nothing-like-it"}).content.decode()
     assert f"/admin/inventory/part/{pk}/change/" not in other
+
+
+def test_a_part_whose_category_was_deleted_names_the_category(root):
+    top = factories.PartCategoryFactory(name="Mechanical")
+    screws = factories.PartCategoryFactory(name="Screws", parent=top)
+    part = factories.PartFactory(name="M3x8", category=screws)
+    pk, screws_pk = part.pk, screws.pk
+    delete_with_history(part, user=root, reason="Deleted")
+    part_category_delete(category=screws, user=root)
+    with pytest.raises(ValidationError) as refused:
+        undelete_object(model=Part, object_id=pk, user=root)
+    assert refused.value.messages == [
+        "Its part category 'Mechanical/Screws' has been deleted: restore Mechanical/Screws first."
+    ]
+    undelete_object(model=PartCategory, object_id=screws_pk, user=root)
+    assert undelete_object(model=Part, object_id=pk, user=root).category_id == screws_pk
+
+
+def test_a_variant_whose_template_was_deleted_is_refused(root):
+    template = factories.PartFactory(name="Resistor", ipn="", is_template=True, category=None)
+    variant = factories.PartFactory(name="Resistor 10k", variant_of=template, category=None)
+    pk = variant.pk
+    delete_with_history(variant, user=root, reason="Deleted")
+    delete_with_history(template, user=root, reason="Deleted")
+    with pytest.raises(ValidationError, match="The template part 'Resistor' it is a variant of"):
+        undelete_object(model=Part, object_id=pk, user=root)
