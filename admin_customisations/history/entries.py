@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from admin_customisations.history.changelog import history_model_of
 from admin_customisations.history.diffs import FieldChange, RelatedNames, diff_records
+from admin_customisations.history.undelete import undelete_url
 
 
 @dataclass
@@ -101,8 +102,20 @@ def describe_entries(entries) -> dict[int, EntryDetails]:
     return details
 
 
-def object_link(entry, info: EntryDetails) -> SafeString:
-    """The object's name linked to its page, or to this version when it is gone."""
+def object_link(entry, info: EntryDetails, *, may_restore=frozenset()) -> SafeString:
+    """The object's name linked to its page, or to this version when it is gone; a deletion
+    of an object that is still gone also links to its restore page when the model is one of
+    ``may_restore`` (the models whose deleted objects this user may undelete)."""
+    link = _object_link(entry, info)
+    model = ContentType.objects.get_for_id(entry.content_type_id).model_class()
+    if entry.history_type == "-" and not info.exists and model in may_restore:
+        url = undelete_url(model, entry.object_id)
+        if url:
+            return format_html('{} · <a href="{}">Restore…</a>', link, url)
+    return link
+
+
+def _object_link(entry, info: EntryDetails) -> SafeString:
     content_type = ContentType.objects.get_for_id(entry.content_type_id)
     text = entry.object_repr or f"{content_type.name} #{entry.object_id}"
     app, model = content_type.app_label, content_type.model

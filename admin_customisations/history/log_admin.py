@@ -21,6 +21,7 @@ from unfold.decorators import display
 from admin_customisations.history.changelog import tracked_models
 from admin_customisations.history.entries import describe_entries, object_link
 from admin_customisations.history.models import ChangeLogEntry
+from admin_customisations.history.undelete import is_undeletable
 from admin_customisations.importing.admin import ImportExportAdminMixin
 from admin_customisations.jobs.exports import BackgroundExportMixin
 from admin_customisations.paginator import IndexOrderChangeList, LargeTablePaginator
@@ -41,6 +42,15 @@ def visible_entries(queryset, user):
         return queryset
     types = ContentType.objects.get_for_models(*models, for_concrete_models=False)
     return queryset.filter(content_type_id__in=[ct.pk for ct in types.values()])
+
+
+def restorable_models(user) -> frozenset:
+    """Models whose deleted objects ``user`` may restore from the log (undelete needs add)."""
+    return frozenset(
+        model
+        for model in tracked_models()
+        if is_undeletable(model) and user_may(user, "add", model=model)
+    )
 
 
 class ModelFilter(admin.SimpleListFilter):
@@ -71,8 +81,10 @@ class ChangeLogList(IndexOrderChangeList):
         super().get_results(request)
         entries = list(self.result_list)  # evaluated once: the rows rendered are these
         details = describe_entries(entries)
+        self.may_restore = restorable_models(request.user)
         for entry in entries:
             entry.details = details[entry.pk]
+            entry.may_restore = self.may_restore
 
 
 @admin.register(ChangeLogEntry)
@@ -152,7 +164,7 @@ class ChangeLogAdmin(BackgroundExportMixin, ImportExportAdminMixin, ModelAdmin):
         details = self._details(entry)
         if details is None:
             return entry.object_repr
-        return object_link(entry, details)
+        return object_link(entry, details, may_restore=getattr(entry, "may_restore", ()))
 
     @display(description="change", label=TYPE_BADGES)
     def change_type(self, entry):

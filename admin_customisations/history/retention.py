@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
-from simple_history.models import registered_models
-from simple_history.utils import get_history_model_for_model
+
+from admin_customisations.history.changelog import history_model_of, tracked_models
 
 HISTORY_FIELDS = (
     "history_id",
@@ -51,24 +50,20 @@ class ArchiveError(Exception):
 
 
 def forget_history(history_model, history_ids: list[int]) -> None:
-    """Hook: ``history_ids`` of ``history_model`` are about to be deleted (same transaction).
+    """``history_ids`` of ``history_model`` are about to be deleted (same transaction): their
+    change log entries go with them."""
+    from django.contrib.contenttypes.models import ContentType
 
-    Tables that refer to historical records delete their rows for these ids here (the
-    change log's entries). Nothing refers to them yet."""
-    return None
+    from admin_customisations.history.models import ChangeLogEntry
+
+    content_type = ContentType.objects.get_for_model(history_model.instance_type)
+    ChangeLogEntry.objects.filter(content_type=content_type, history_id__in=history_ids).delete()
 
 
-def tracked_models(labels: Iterable[str] | None = None) -> list[tuple[type, type]]:
+def history_tables(labels: Iterable[str] | None = None) -> list[tuple[type, type]]:
     """[(tracked model, its historical model)] of every model simple-history tracks, sorted by
     label; only those named in ``labels`` ("app_label.model_name") if given."""
-    found = {}
-    for model in registered_models.values():
-        try:
-            history_model = get_history_model_for_model(model)
-        except Exception:  # an m2m through model without a history manager of its own
-            continue
-        if apps.is_installed(history_model._meta.app_config.name):
-            found[model._meta.label_lower] = (model, history_model)
+    found = {m._meta.label_lower: (m, history_model_of(m)) for m in tracked_models()}
     if labels:
         wanted = [label.lower() for label in labels]
         unknown = sorted(set(wanted) - set(found))
@@ -234,7 +229,7 @@ def archive_history(
 ) -> ArchiveResult:
     """Archive, verify, then delete the historical records older than ``years`` years."""
     cutoff = cutoff_for(years, now)
-    entries = [ModelArchive(model, history) for model, history in tracked_models(labels)]
+    entries = [ModelArchive(model, history) for model, history in history_tables(labels)]
     for entry in entries:
         entry.found = _old(entry, cutoff).count()
     result = ArchiveResult(cutoff=cutoff, output=None, dry_run=dry_run, models=entries)

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from admin_customisations.history import retention
-from admin_customisations.history.retention import read_archive, tracked_models
+from admin_customisations.history.retention import history_tables, read_archive
 from inventory.models import Part, StockItem
 from inventory.services.common import save_with_history
 from orders.models import Company
@@ -173,6 +173,31 @@ def test_deletes_in_batches_and_tells_the_hook(history, tmp_path, monkeypatch):
 
 
 def test_every_tracked_model_is_archived():
-    labels = {model._meta.label_lower for model, _history in tracked_models()}
+    labels = {model._meta.label_lower for model, _history in history_tables()}
     assert {"inventory.part", "inventory.stockitem", "orders.company"} <= labels
     assert StockItem._meta.label_lower in labels
+
+
+def test_archived_history_leaves_the_change_log_too(tmp_path, superuser):
+    """The change log's entries of archived records are deleted with them; newer ones stay."""
+    from datetime import timedelta
+
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from admin_customisations.history.models import ChangeLogEntry
+    from inventory.models import Part
+    from tests import factories
+
+    old, new = factories.PartFactory(name="Old part"), factories.PartFactory(name="New part")
+    long_ago = timezone.now() - timedelta(days=365 * 6)
+    Part.history.filter(id=old.pk).update(history_date=long_ago)
+    part_type = ContentType.objects.get_for_model(Part)
+    old_ids = set(Part.history.filter(id=old.pk).values_list("history_id", flat=True))
+    call_command("archive_history", "--older-than", "5", "--output", str(tmp_path / "a.jsonl.gz"))
+    logged = set(
+        ChangeLogEntry.objects.filter(content_type=part_type).values_list("history_id", flat=True)
+    )
+    assert not old_ids & logged
+    assert ChangeLogEntry.objects.filter(content_type=part_type, object_id=new.pk).exists()

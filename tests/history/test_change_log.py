@@ -257,3 +257,19 @@ def test_sync_change_log_command(superuser):
     call_command("sync_change_log", stdout=out)
     assert "change log entries added" in out.getvalue()
     assert_every_record_is_logged()
+
+
+def test_deletions_link_to_restore_for_those_who_may(client, accounts):
+    from admin_customisations.history.undelete import undelete_url
+    from inventory.models import PartCategory
+    from inventory.services.common import delete_with_history
+
+    category = factories.PartCategoryFactory(name="Obsolete bin")
+    pk = category.pk
+    delete_with_history(category, user=accounts["admin"], reason="Tidy up")
+    url = undelete_url(PartCategory, pk)
+    client.force_login(accounts["admin"])
+    assert url in client.get(f"{URL}?q=Obsolete").content.decode()
+    client.force_login(accounts["reader"])
+    text = client.get(f"{URL}?q=Obsolete").content.decode()
+    assert "Obsolete bin" in text and url not in text
