@@ -184,7 +184,10 @@ PAGES = [
         LOG_TABLE,
     ),
     ("change log, filter reason", LOG + "?reason__icontains=received", LOG_TABLE),
+    ("change log, filter reason, common word", LOG + "?reason__icontains=generated", LOG_TABLE),
     ("change log, search IPN", LOG + "?q={ipn}", LOG_TABLE),
+    ("change log, search name", LOG + "?q={name_word}", LOG_TABLE),
+    ("change log, search common word", LOG + "?q=generated", LOG_TABLE),
 ]
 
 

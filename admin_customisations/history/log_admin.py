@@ -21,6 +21,7 @@ from unfold.decorators import display
 from admin_customisations.history.changelog import tracked_models
 from admin_customisations.history.entries import describe_entries, object_link
 from admin_customisations.history.models import ChangeLogEntry
+from admin_customisations.history.search import word_search
 from admin_customisations.history.undelete import is_undeletable
 from admin_customisations.importing.admin import ImportExportAdminMixin
 from admin_customisations.jobs.exports import BackgroundExportMixin
@@ -71,7 +72,13 @@ class ModelFilter(admin.SimpleListFilter):
 
 
 class ReasonFilter(FieldTextFilter):
-    title = "reason contains"
+    """Reason words (each word of the text starts a word of the reason: "job 4")."""
+
+    title = "reason words"
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return word_search(queryset, "reason", value) if value else queryset
 
 
 class ChangeLogList(IndexOrderChangeList):
@@ -135,6 +142,12 @@ class ChangeLogAdmin(BackgroundExportMixin, ImportExportAdminMixin, ModelAdmin):
     def has_sheet_export_permission(self, request, resource) -> bool:
         # the log has no model permission of its own: whoever sees it may export it
         return resource.may_export(request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Words of the object's name, IPN or reference as it was (full text, history/search)."""
+        if not search_term.strip():
+            return queryset, False
+        return word_search(queryset, "object_repr", search_term), False
 
     def get_queryset(self, request):
         return visible_entries(super().get_queryset(request), request.user)

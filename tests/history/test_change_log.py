@@ -273,3 +273,26 @@ def test_deletions_link_to_restore_for_those_who_may(client, accounts):
     client.force_login(accounts["reader"])
     text = client.get(f"{URL}?q=Obsolete").content.decode()
     assert "Obsolete bin" in text and url not in text
+
+
+@pytest.mark.parametrize("rare_matches", [5000, 1])  # the rare-term and the common-term path
+def test_word_search_in_reason_and_name(
+    admin_client_root, superuser, some_history, monkeypatch, rare_matches
+):
+    from admin_customisations.history import search
+
+    monkeypatch.setattr(search, "RARE_MATCHES", rare_matches)
+    for n in range(3):
+        part = factories.PartFactory(name=f"Spacer nylon {n}")
+        part.description = "x"
+        save_with_history(part, user=superuser, reason=f"Status changed (job #{40 + n})")
+    everything = ChangeLogEntry.objects.all()
+    found = _rows(admin_client_root, "reason__icontains=job+41")
+    assert [everything.get(pk=pk).reason for pk in found] == ["Status changed (job #41)"]
+    found = _rows(admin_client_root, "q=spacer+nylon")
+    assert found and all("Spacer nylon" in everything.get(pk=pk).object_repr for pk in found)
+    assert _rows(admin_client_root, "q=zzzunknown") == []
+    # quotes and query syntax in the term are words, never operators
+    assert _rows(admin_client_root, 'q="spacer*+OR+NEAR(') == _rows(
+        admin_client_root, "q=spacer+or+near"
+    )
