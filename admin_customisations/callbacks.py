@@ -27,8 +27,8 @@ def _registered_models():
 def sidebar_navigation(request):
     """Build unfold's sidebar from ``SIDEBAR_GROUPS`` for this request's user.
 
-    A model appears when its admin is registered and the user may view it;
-    a group appears when it has at least one model.
+    A model (or a page of its admin) appears when its admin is registered and the user may
+    view it; a group appears when it has at least one entry.
     """
     from config.unfold import SIDEBAR_GROUPS
 
@@ -36,7 +36,8 @@ def sidebar_navigation(request):
     navigation = []
     for title, entries in SIDEBAR_GROUPS:
         items = []
-        for key, icon in entries:
+        for key, icon, *label in entries:
+            key, _, page = key.partition(":")
             if key not in registered:
                 continue
             model, model_admin = registered[key]
@@ -44,10 +45,11 @@ def sidebar_navigation(request):
                 continue
             opts = model._meta
             try:
-                link = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+                link = reverse(f"admin:{opts.app_label}_{opts.model_name}_{page or 'changelist'}")
             except NoReverseMatch:
                 continue
-            items.append({"title": capfirst(opts.verbose_name_plural), "icon": icon, "link": link})
+            label = label[0] if label else capfirst(opts.verbose_name_plural)
+            items.append({"title": label, "icon": icon, "link": link})
         if items:
             navigation.append(
                 {"title": title, "separator": True, "collapsible": True, "items": items}

@@ -10,7 +10,9 @@ registering their admins; nothing else needs to change.
 from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
-# (group title, [(app_label.model_name, icon), ...]); icons are Material Symbols names.
+# (group title, [(app_label.model_name, icon), ...]); icons are Material Symbols names. An
+# entry "app_label.model_name:suffix" with a title is a page of that model's admin (URL name
+# admin:<app_label>_<model_name>_<suffix>), shown to users who may view the model.
 SIDEBAR_GROUPS = [
     (
         _("Parts & BOMs"),
@@ -27,6 +29,8 @@ SIDEBAR_GROUPS = [
             ("inventory.stocklocation", "location_on"),
             ("inventory.stockitem", "inventory_2"),
             ("inventory.stockitemtracking", "timeline"),
+            # a page of the stock item admin (url name suffix, title): inventory/admin/stock_as_of.py
+            ("inventory.stockitem:as_of", "history", _("Stock as of a date")),
         ],
     ),
     (

@@ -131,6 +131,11 @@ def run_job(job_id: int) -> None:
 
         run_import_job(BackgroundJob.objects.get(pk=job_id))
         return
+    if job.action == "inventory.stockitem:__stock_as_of__":  # inventory/admin/stock_as_of.py
+        from inventory.admin.stock_as_of import run_job as run_stock_as_of
+
+        run_stock_as_of(BackgroundJob.objects.get(pk=job_id))
+        return
     if job.action.endswith(f":{EXPORT}"):
         label = job.action.split(":", 1)[0]
         run_export(BackgroundJob.objects.get(pk=job_id), model_admin_for(label))

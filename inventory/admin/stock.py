@@ -179,6 +179,14 @@ class StockItemAdmin(StockroomModelAdmin):
     ordering = ["-pk"]
     paginator = LargeTablePaginator
 
+    def get_urls(self):
+        from django.urls import path
+
+        from inventory.admin.stock_as_of import stock_as_of_view
+
+        view = self.admin_site.admin_view(functools.partial(stock_as_of_view, self))
+        return [path("as-of/", view, name="inventory_stockitem_as_of"), *super().get_urls()]
+
     def get_changelist(self, request, **kwargs):
         return IndexOrderChangeList
 

@@ -1,0 +1,187 @@
+"""Stock as of a date: the quantity per part (optionally per location) held at a moment,
+next to today's, reconstructed from the stock items' history (docs/history.md, "Stock as
+of a date").
+
+Every stock service writes the item's simple-history row (``HistoricalStockItem``: quantity,
+location, status, customer, installed in, sales order, consumed by, in production, part) in
+the same transaction as its tracking entry, the bulk ``INSERT … SELECT`` paths included. So
+the state of an item at ``when`` is its latest history row with ``history_date <= when``
+(``history_type`` "-": the item was gone), and what was held then is that row evaluated by
+the one definition of "in stock", ``StockItemQuerySet.in_stock()``, run over the historical
+table. The tracking entries' ``deltas`` are not a uniform snapshot and are not read.
+
+Filters: ``part``, ``category`` (its subtree) and ``location`` (its subtree, by where the item
+was then for the past figure and where it is now for today's; the trees as they are today).
+
+The latest row per item is picked by a window function, ``ROW_NUMBER() OVER (PARTITION BY
+id ORDER BY history_date DESC, history_id DESC)``, on both databases (measured against a
+correlated ``MAX`` subquery and PostgreSQL's ``DISTINCT ON``: docs/performance.md).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connections, router
+from django.db.models import F, Sum
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from inventory.models import Part, PartCategory, StockItem, StockLocation
+from inventory.models.stock import StockItemQuerySet
+from inventory.search import prefix_q
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class StockAsOfRow:
+    """One part (and location, with ``per_location``): held then, held now, the change."""
+
+    part_id: int
+    part_name: str
+    part_ipn: str
+    units: str
+    location_id: int | None
+    location_path: str
+    quantity_then: Decimal
+    quantity_now: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.quantity_now - self.quantity_then
+
+
+def history_model():
+    return StockItem.history.model
+
+
+def _parts_in_scope(part=None, category=None):
+    """A Part queryset of the parts asked about, or None for every part."""
+    if part is None and category is None:
+        return None
+    parts = Part.objects.all()
+    if part is not None:
+        parts = parts.filter(pk=getattr(part, "pk", part))
+    if category is not None:
+        categories = PartCategory.objects.filter(prefix_q("tree_path", category.tree_path))
+        parts = parts.filter(category__in=categories)
+    return parts.values("pk")
+
+
+def _locations_in_scope(location=None):
+    if location is None:
+        return None
+    return StockLocation.objects.filter(prefix_q("tree_path", location.tree_path)).values("pk")
+
+
+def latest_history_ids_sql(*, when, parts=None):
+    """(sql, params) selecting the ``history_id`` of each item's latest history row at
+    ``when`` (items of ``parts``, a Part values("pk") queryset, or of every part)."""
+    model = history_model()
+    connection = connections[router.db_for_read(model)]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    date = model._meta.get_field("history_date")
+    where = [f"{quote(date.column)} <= %s"]
+    params = [date.get_db_prep_value(when, connection)]
+    if parts is not None:
+        part_sql, part_params = parts.query.sql_with_params()
+        where.append(f"{quote(model._meta.get_field('part').column)} IN ({part_sql})")
+        params.extend(part_params)
+    item, history_id = quote(model._meta.get_field("id").column), quote("history_id")
+    sql = (
+        f"SELECT {history_id} FROM (SELECT {history_id}, ROW_NUMBER() OVER ("
+        f"PARTITION BY {item} ORDER BY {quote(date.column)} DESC, {history_id} DESC) AS rn "
+        f"FROM {table} WHERE {' AND '.join(where)}) latest WHERE rn = 1"
+    )
+    return sql, params
+
+
+def held_then(*, when, part=None, category=None, location=None):
+    """The history rows of the items in stock at ``when`` (a queryset of HistoricalStockItem
+    filtered by ``StockItemQuerySet.in_stock()``)."""
+    model = history_model()
+    sql, params = latest_history_ids_sql(when=when, parts=_parts_in_scope(part, category))
+    rows = StockItemQuerySet(model=model, using=router.db_for_read(model))
+    rows = rows.filter(history_id__in=RawSQL(sql, params)).exclude(history_type="-")
+    locations = _locations_in_scope(location)
+    if locations is not None:
+        rows = rows.filter(location__in=locations)
+    return rows.in_stock()
+
+
+def held_now(*, part=None, category=None, location=None):
+    """The stock items in stock today, with the same filters."""
+    items = StockItem.objects.all()
+    parts = _parts_in_scope(part, category)
+    if parts is not None:
+        items = items.filter(part__in=parts)
+    locations = _locations_in_scope(location)
+    if locations is not None:
+        items = items.filter(location__in=locations)
+    return items.in_stock()
+
+
+def _totals(queryset, per_location: bool) -> dict:
+    keys = ["part_id", "location_id"] if per_location else ["part_id"]
+    rows = (
+        queryset.order_by()
+        .values(*keys)
+        .annotate(total=Sum(F("quantity")))
+        .values_list(*keys, "total")
+    )
+    if per_location:
+        return {(part_id, loc): total for part_id, loc, total in rows}
+    return {(part_id, None): total for part_id, total in rows}
+
+
+def check_when(when):
+    """``when`` as an aware datetime, refused (ValueError) in the future."""
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    if when > timezone.now():
+        raise ValueError("The date and time must not be in the future.")
+    return when
+
+
+def stock_as_of(
+    *, when, part=None, category=None, location=None, per_location=False
+) -> list[StockAsOfRow]:
+    """The quantity of each part held at ``when`` (per part, or per part and location with
+    ``per_location``) and today, for the parts of ``part`` / ``category``'s subtree and the
+    stock in ``location``'s subtree; rows where either figure is non-zero, by part name
+    (then location path)."""
+    when = check_when(when)
+    then = _totals(
+        held_then(when=when, part=part, category=category, location=location), per_location
+    )
+    now = _totals(held_now(part=part, category=category, location=location), per_location)
+    keys = [key for key in {*then, *now} if then.get(key) or now.get(key)]
+    parts = {
+        p["pk"]: p
+        for p in Part.objects.filter(pk__in={k[0] for k in keys}).values(
+            "pk", "name", "ipn", "units"
+        )
+    }
+    paths = dict(
+        StockLocation.objects.filter(pk__in={k[1] for k in keys if k[1]}).values_list(
+            "pk", "pathstring"
+        )
+    )
+    result = []
+    for part_id, location_id in keys:
+        info = parts.get(part_id, {"name": f"deleted part #{part_id}", "ipn": "", "units": ""})
+        result.append(
+            StockAsOfRow(
+                part_id=part_id,
+                part_name=info["name"],
+                part_ipn=info["ipn"],
+                units=info["units"],
+                location_id=location_id,
+                location_path=paths.get(location_id, "") if location_id else "",
+                quantity_then=then.get((part_id, location_id)) or ZERO,
+                quantity_now=now.get((part_id, location_id)) or ZERO,
+            )
+        )
+    result.sort(key=lambda row: (row.part_name.lower(), row.part_id, row.location_path))
+    return result
