@@ -144,22 +144,48 @@ def report(label, figures, extra=""):
     print(f"{label:<58} {median:>9.1f} {p95:>9.1f}  {extra}", flush=True)
 
 
-def correlated_latest_sql(*, when, parts=None):
-    """The latest-row query as a correlated subquery (the alternative measured)."""
+def _scope(when, parts):
     model = selectors_as_of.history_model()
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
     where, params = ["h.history_date <= %s"], [when]
     if parts is not None:
         part_sql, part_params = parts.query.sql_with_params()
         where.append(f"h.part_id IN ({part_sql})")
         params.extend(part_params)
+    return connection.ops.quote_name(model._meta.db_table), " AND ".join(where), params
+
+
+def window_latest_sql(*, when, parts=None):
+    """Alternative measured: ROW_NUMBER() OVER (PARTITION BY id ORDER BY date, history id)."""
+    table, where, params = _scope(when, parts)
     sql = (
-        f"SELECT h.history_id FROM {table} h WHERE {' AND '.join(where)} AND h.history_id = ("
-        f"SELECT h2.history_id FROM {table} h2 WHERE h2.id = h.id AND h2.history_date <= %s "
-        "ORDER BY h2.history_date DESC, h2.history_id DESC LIMIT 1)"
+        "SELECT history_id FROM (SELECT h.history_id, ROW_NUMBER() OVER (PARTITION BY h.id "
+        f"ORDER BY h.history_date DESC, h.history_id DESC) AS rn FROM {table} h WHERE {where}) "
+        "latest WHERE rn = 1"
+    )
+    return sql, params
+
+
+def correlated_latest_sql(*, when, parts=None):
+    """Alternative measured: a correlated subquery per history row."""
+    table, where, params = _scope(when, parts)
+    sql = (
+        f"SELECT h.history_id FROM {table} h WHERE {where} AND h.history_id = ("
+        f"SELECT MAX(h2.history_id) FROM {table} h2 WHERE h2.id = h.id "
+        "AND h2.history_date <= %s)"
     )
     return sql, [*params, when]
+
+
+ALTERNATIVES = {"window function": window_latest_sql, "correlated subquery": correlated_latest_sql}
+
+
+def with_latest_sql(function, call):
+    original = selectors_as_of.latest_history_ids_sql
+    selectors_as_of.latest_history_ids_sql = function
+    try:
+        return call()
+    finally:
+        selectors_as_of.latest_history_ids_sql = original
 
 
 def main():
@@ -201,15 +227,11 @@ def main():
         assert response.status_code == 200, response.status_code
 
     report("one part, the page (per location, full middleware)", timed(page, repeat))
-    original = selectors_as_of.latest_history_ids_sql
-    selectors_as_of.latest_history_ids_sql = correlated_latest_sql
-    try:
-        report(
-            "one part, per part, correlated subquery instead of window",
-            timed(lambda: stock_as_of(when=middle, part=part), repeat),
+    for name, function in ALTERNATIVES.items():
+        figures = with_latest_sql(
+            function, lambda: timed(lambda: stock_as_of(when=middle, part=part), repeat)
         )
-    finally:
-        selectors_as_of.latest_history_ids_sql = original
+        report(f"one part, per part, {name} instead", figures)
 
     limit = job_rows()
     report(
@@ -219,19 +241,22 @@ def main():
     now = timezone.now()
     runs = ARGS.category_repeat
     rows = []
-    figures = timed(lambda: rows.append(len(stock_as_of(when=now, category=root))), runs, 0)
-    report(f"whole category '{root.name}', per part, window", figures, f"{rows[-1]:,} rows")
-    selectors_as_of.latest_history_ids_sql = correlated_latest_sql
-    try:
-        figures = timed(lambda: rows.append(len(stock_as_of(when=now, category=root))), runs, 0)
-        report(f"whole category '{root.name}', per part, correlated", figures)
-    finally:
-        selectors_as_of.latest_history_ids_sql = original
+
+    def whole(category, **kwargs):
+        return lambda: rows.append(len(stock_as_of(when=now, category=category, **kwargs)))
+
     child = PartCategory.objects.filter(parent=root).order_by("pk").first()
-    if child is not None:
-        scope = history_rows_in_scope(category=child, limit=10**9)
-        figures = timed(lambda: rows.append(len(stock_as_of(when=now, category=child))), runs, 0)
-        report(f"one sub-category '{child.name}' ({scope:,} history rows)", figures)
+    scope = history_rows_in_scope(category=child, limit=10**9)
+    label = f"sub-category '{child.name}' ({scope:,} history rows)"
+    report(f"{label}, per part", timed(whole(child), runs, 0), f"{rows[-1]:,} rows")
+    report(f"{label}, per location", timed(whole(child, per_location=True), runs, 0))
+    for name, function in ALTERNATIVES.items():
+        figures = with_latest_sql(function, lambda: timed(whole(child), runs, 0))
+        report(f"{label}, per part, {name} instead", figures)
+    report(f"whole tree '{root.name}', per part", timed(whole(root), runs, 0), f"{rows[-1]:,} rows")
+    report(
+        f"whole tree '{root.name}', per location", timed(whole(root, per_location=True), runs, 0)
+    )
     scope = history_rows_in_scope(category=root, limit=10**9)
     print(f"history rows in the whole tree: {scope:,}")
 

@@ -119,7 +119,7 @@ try:
     BULK_JOB_MAX_ATTEMPTS = strict_int("BULK_JOB_MAX_ATTEMPTS", default=5, minimum=1)
     BULK_JOB_FILE_DAYS = strict_int("BULK_JOB_FILE_DAYS", default=7, minimum=1)
     # Stock as of a date: questions over more stock history rows run as a job (docs/history.md)
-    STOCK_AS_OF_JOB_ROWS = strict_int("STOCK_AS_OF_JOB_ROWS", default=200_000, minimum=0)
+    STOCK_AS_OF_JOB_ROWS = strict_int("STOCK_AS_OF_JOB_ROWS", default=100_000, minimum=0)
     # Spreadsheet imports (see docs/importing.md "File formats and limits")
     IMPORT_MAX_FILE_MB = strict_int("IMPORT_MAX_FILE_MB", default=20, minimum=1)
     IMPORT_MAX_ROWS = strict_int("IMPORT_MAX_ROWS", default=200000, minimum=1)

@@ -13,9 +13,11 @@ table. The tracking entries' ``deltas`` are not a uniform snapshot and are not r
 Filters: ``part``, ``category`` (its subtree) and ``location`` (its subtree, by where the item
 was then for the past figure and where it is now for today's; the trees as they are today).
 
-The latest row per item is picked by a window function, ``ROW_NUMBER() OVER (PARTITION BY
-id ORDER BY history_date DESC, history_id DESC)``, on both databases (measured against a
-correlated ``MAX`` subquery and PostgreSQL's ``DISTINCT ON``: docs/performance.md).
+The latest row per item is ``MAX(history_id) … GROUP BY id`` over the rows dated at or
+before ``when`` (see ``latest_history_ids_sql``; measured against a window function and a
+correlated subquery: docs/performance.md). Today's figure per part is the maintained
+``Part.in_stock_total`` (what the part pages show); per location or within a location it is
+summed from the live stock items with ``in_stock()``.
 """
 
 from dataclasses import dataclass
@@ -76,11 +78,16 @@ def _locations_in_scope(location=None):
 
 def latest_history_ids_sql(*, when, parts=None):
     """(sql, params) selecting the ``history_id`` of each item's latest history row at
-    ``when`` (items of ``parts``, a Part values("pk") queryset, or of every part)."""
+    ``when`` (items of ``parts``, a Part values("pk") queryset, or of every part).
+
+    The latest is the highest ``history_id`` among the item's rows dated at or before
+    ``when``: every write to an item holds its row lock (the services' ``select_for_update``)
+    until it commits, so an item's history ids follow the order its changes happened, even
+    if a clock stepped back between two of them (its dates would then disagree). Served by
+    ``hist_stockitem_part_item_idx`` (part, id, date, history id) without reading the rows."""
     model = history_model()
     connection = connections[router.db_for_read(model)]
     quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
     date = model._meta.get_field("history_date")
     where = [f"{quote(date.column)} <= %s"]
     params = [date.get_db_prep_value(when, connection)]
@@ -88,11 +95,10 @@ def latest_history_ids_sql(*, when, parts=None):
         part_sql, part_params = parts.query.sql_with_params()
         where.append(f"{quote(model._meta.get_field('part').column)} IN ({part_sql})")
         params.extend(part_params)
-    item, history_id = quote(model._meta.get_field("id").column), quote("history_id")
+    item = quote(model._meta.get_field("id").column)
     sql = (
-        f"SELECT {history_id} FROM (SELECT {history_id}, ROW_NUMBER() OVER ("
-        f"PARTITION BY {item} ORDER BY {quote(date.column)} DESC, {history_id} DESC) AS rn "
-        f"FROM {table} WHERE {' AND '.join(where)}) latest WHERE rn = 1"
+        f"SELECT MAX({quote('history_id')}) FROM {quote(model._meta.db_table)} "
+        f"WHERE {' AND '.join(where)} GROUP BY {item}"
     )
     return sql, params
 
@@ -135,6 +141,24 @@ def _totals(queryset, per_location: bool) -> dict:
     return {(part_id, None): total for part_id, total in rows}
 
 
+def _maintained_totals(*, part=None, category=None) -> dict:
+    """{(part id, None): in stock today} from the maintained figure (inventory.figures)."""
+    parts = Part.objects.filter(in_stock_total__gt=0)
+    scope = _parts_in_scope(part, category)
+    if scope is not None:
+        parts = parts.filter(pk__in=scope)
+    return {(pk, None): total for pk, total in parts.values_list("pk", "in_stock_total")}
+
+
+def _in_chunks(queryset, field, ids, *names):
+    """``queryset.filter(<field>__in=ids).values_list(*names)`` in chunks of 10,000 ids."""
+    ids = sorted(ids)
+    for start in range(0, len(ids), 10_000):
+        yield from queryset.filter(**{f"{field}__in": ids[start : start + 10_000]}).values_list(
+            *names
+        )
+
+
 def check_when(when):
     """``when`` as an aware datetime, refused (ValueError) in the future."""
     if timezone.is_naive(when):
@@ -155,17 +179,20 @@ def stock_as_of(
     then = _totals(
         held_then(when=when, part=part, category=category, location=location), per_location
     )
-    now = _totals(held_now(part=part, category=category, location=location), per_location)
+    if per_location or location is not None:
+        now = _totals(held_now(part=part, category=category, location=location), per_location)
+    else:
+        now = _maintained_totals(part=part, category=category)
     keys = [key for key in {*then, *now} if then.get(key) or now.get(key)]
     parts = {
-        p["pk"]: p
-        for p in Part.objects.filter(pk__in={k[0] for k in keys}).values(
-            "pk", "name", "ipn", "units"
+        pk: {"name": name, "ipn": ipn, "units": units}
+        for pk, name, ipn, units in _in_chunks(
+            Part.objects.all(), "pk", {k[0] for k in keys}, "pk", "name", "ipn", "units"
         )
     }
     paths = dict(
-        StockLocation.objects.filter(pk__in={k[1] for k in keys if k[1]}).values_list(
-            "pk", "pathstring"
+        _in_chunks(
+            StockLocation.objects.all(), "pk", {k[1] for k in keys if k[1]}, "pk", "pathstring"
         )
     )
     result = []

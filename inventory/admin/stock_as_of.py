@@ -2,8 +2,8 @@
 location, held at a chosen moment, next to today's (inventory.selectors_as_of).
 
 A read: the form is a GET, so a result can be bookmarked and shared. A question over more
-stock history rows than ``STOCK_AS_OF_JOB_ROWS`` (default 200,000; docs/performance.md) is
-not answered on the page: a POST starts a background job of the job runner that writes the
+stock history rows than ``STOCK_AS_OF_JOB_ROWS`` (default 100,000, a fifth of it per
+location; docs/performance.md) is not answered on the page: a POST starts a background job of the job runner that writes the
 table as CSV or XLSX, downloadable from the job's page. Permission: view on stock items
 (``user_may``), checked here and again in the worker.
 """
@@ -34,9 +34,15 @@ PAGE_SIZE = 100
 HEADERS = ["Part", "IPN", "Units", "Location", "Quantity then", "Quantity today", "Difference"]
 
 
-def job_rows() -> int:
+# a question per location costs about five times one per part over the same history rows
+# (a row per part and location, each summed twice and rendered): docs/performance.md
+PER_LOCATION_COST = 5
+
+
+def job_rows(*, per_location=False) -> int:
     """Questions over more history rows than this run as a background job."""
-    return int(getattr(settings, "STOCK_AS_OF_JOB_ROWS", 200_000))
+    limit = int(getattr(settings, "STOCK_AS_OF_JOB_ROWS", 100_000))
+    return limit // PER_LOCATION_COST if per_location else limit
 
 
 class StockAsOfForm(forms.Form):
@@ -164,7 +170,7 @@ def stock_as_of_view(model_admin, request):
         status = 400 if bound else 200
         return TemplateResponse(request, "inventory/stock_as_of.html", context, status=status)
     data = form.cleaned_data
-    limit = job_rows()
+    limit = job_rows(per_location=data["per_location"])
     large = history_rows_in_scope(part=data["part"], category=data["category"], limit=limit) > limit
     fmt_key = source.get("format", "")
     if request.method == "POST":

@@ -182,6 +182,20 @@ class StockItemQuerySet(models.QuerySet):
         return self.filter(part__category__tree_path__startswith=category.tree_path)
 
 
+class IndexedHistoricalRecords(HistoricalRecords):
+    """``HistoricalRecords`` whose historical model has ``indexes`` too (simple-history
+    takes no Meta options for the model it generates)."""
+
+    def __init__(self, *args, indexes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra_indexes = list(indexes)
+
+    def get_meta_options(self, model):
+        meta = super().get_meta_options(model)
+        meta["indexes"] = [*meta.get("indexes", ()), *self.extra_indexes]
+        return meta
+
+
 def serial_to_int(serial: str) -> int:
     """Integer used to sort serials: the first run of digits, clipped to 2^31-1 (0 if none)."""
     match = re.search(r"\d+", serial or "")
@@ -314,7 +328,16 @@ class StockItem(models.Model):
     )
 
     objects = StockItemQuerySet.as_manager()
-    history = HistoricalRecords()
+    # stock as of a date (inventory.selectors_as_of): each item's latest row at a moment, for
+    # the items of some parts, read from this index alone
+    history = IndexedHistoricalRecords(
+        indexes=[
+            models.Index(
+                fields=["part", "id", "history_date", "history_id"],
+                name="hist_stockitem_part_item_idx",
+            )
+        ]
+    )
 
     class Meta:
         ordering = ["part__name", "serial_int", "pk"]
