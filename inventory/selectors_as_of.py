@@ -47,6 +47,7 @@ class StockAsOfRow:
     location_path: str
     quantity_then: Decimal
     quantity_now: Decimal
+    location_deleted: bool = False
 
     @property
     def difference(self) -> Decimal:
@@ -195,6 +196,13 @@ def stock_as_of(
             StockLocation.objects.all(), "pk", {k[1] for k in keys if k[1]}, "pk", "pathstring"
         )
     )
+    gone = {k[1] for k in keys if k[1] and k[1] not in paths}
+    deleted = set(gone)
+    if gone:  # locations deleted since: their last name, from their history
+        names = StockLocation.history.filter(id__in=gone).order_by("id", "history_id")
+        paths.update(
+            {pk: f"{name} (deleted location)" for pk, name in names.values_list("id", "name")}
+        )
     result = []
     for part_id, location_id in keys:
         info = parts.get(part_id, {"name": f"deleted part #{part_id}", "ipn": "", "units": ""})
@@ -208,6 +216,7 @@ def stock_as_of(
                 location_path=paths.get(location_id, "") if location_id else "",
                 quantity_then=then.get((part_id, location_id)) or ZERO,
                 quantity_now=now.get((part_id, location_id)) or ZERO,
+                location_deleted=location_id in deleted,
             )
         )
     result.sort(key=lambda row: (row.part_name.lower(), row.part_id, row.location_path))
