@@ -216,3 +216,15 @@ def test_the_job_rechecks_the_permission_in_the_worker(stock, settings):
     assert job.status == BackgroundJob.Status.FAILED
     assert "Not permitted" in job.message
     assert not job.result_file
+
+
+def test_the_answer_takes_a_bounded_number_of_queries(stock, django_assert_max_num_queries):
+    client = login("reader")
+    ask(client)
+    for index in range(30):  # more parts, locations and history do not add queries
+        part = factories.PartFactory(name=f"Nut {index}", category=stock["category"])
+        location = factories.StockLocationFactory(name=f"Bin {index}", parent=stock["store"])
+        stock_item_create(part=part, quantity=index + 1, location=location, user=stock["user"])
+    with django_assert_max_num_queries(20):
+        response = ask(client, per_location="on", when="2026-01-01T00:00")
+    assert response.status_code == 200
