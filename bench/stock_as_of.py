@@ -154,7 +154,7 @@ def _scope(when, parts):
     return connection.ops.quote_name(model._meta.db_table), " AND ".join(where), params
 
 
-def window_latest_sql(*, when, parts=None):
+def window_latest_sql(*, when, parts=None, locations=None):
     """Alternative measured: ROW_NUMBER() OVER (PARTITION BY id ORDER BY date, history id)."""
     table, where, params = _scope(when, parts)
     sql = (
@@ -165,7 +165,7 @@ def window_latest_sql(*, when, parts=None):
     return sql, params
 
 
-def correlated_latest_sql(*, when, parts=None):
+def correlated_latest_sql(*, when, parts=None, locations=None):
     """Alternative measured: a correlated subquery per history row."""
     table, where, params = _scope(when, parts)
     sql = (
@@ -176,7 +176,19 @@ def correlated_latest_sql(*, when, parts=None):
     return sql, [*params, when]
 
 
+def distinct_on_latest_sql(*, when, parts=None, locations=None):
+    """Alternative measured on PostgreSQL: DISTINCT ON (id) … ORDER BY id, history id DESC."""
+    table, where, params = _scope(when, parts)
+    sql = (
+        f"SELECT DISTINCT ON (h.id) h.history_id FROM {table} h WHERE {where} "
+        "ORDER BY h.id, h.history_id DESC"
+    )
+    return sql, params
+
+
 ALTERNATIVES = {"window function": window_latest_sql, "correlated subquery": correlated_latest_sql}
+if connection.vendor == "postgresql":
+    ALTERNATIVES["DISTINCT ON"] = distinct_on_latest_sql
 
 
 def with_latest_sql(function, call):

@@ -77,9 +77,11 @@ def _locations_in_scope(location=None):
     return StockLocation.objects.filter(prefix_q("tree_path", location.tree_path)).values("pk")
 
 
-def latest_history_ids_sql(*, when, parts=None):
+def latest_history_ids_sql(*, when, parts=None, locations=None):
     """(sql, params) selecting the ``history_id`` of each item's latest history row at
-    ``when`` (items of ``parts``, a Part values("pk") queryset, or of every part).
+    ``when`` (items of ``parts``, a Part values("pk") queryset, or of every part; only items
+    that were ever in ``locations``, a StockLocation values("pk") queryset, if given: an
+    item never there cannot have been there at ``when``).
 
     The latest is the highest ``history_id`` among the item's rows dated at or before
     ``when``: every write to an item holds its row lock (the services' ``select_for_update``)
@@ -97,6 +99,13 @@ def latest_history_ids_sql(*, when, parts=None):
         where.append(f"{quote(model._meta.get_field('part').column)} IN ({part_sql})")
         params.extend(part_params)
     item = quote(model._meta.get_field("id").column)
+    if locations is not None:
+        location_sql, location_params = locations.query.sql_with_params()
+        where.append(
+            f"{item} IN (SELECT {item} FROM {quote(model._meta.db_table)} WHERE "
+            f"{quote(model._meta.get_field('location').column)} IN ({location_sql}))"
+        )
+        params.extend(location_params)
     sql = (
         f"SELECT MAX({quote('history_id')}) FROM {quote(model._meta.db_table)} "
         f"WHERE {' AND '.join(where)} GROUP BY {item}"
@@ -108,10 +117,12 @@ def held_then(*, when, part=None, category=None, location=None):
     """The history rows of the items in stock at ``when`` (a queryset of HistoricalStockItem
     filtered by ``StockItemQuerySet.in_stock()``)."""
     model = history_model()
-    sql, params = latest_history_ids_sql(when=when, parts=_parts_in_scope(part, category))
+    locations = _locations_in_scope(location)
+    sql, params = latest_history_ids_sql(
+        when=when, parts=_parts_in_scope(part, category), locations=locations
+    )
     rows = StockItemQuerySet(model=model, using=router.db_for_read(model))
     rows = rows.filter(history_id__in=RawSQL(sql, params)).exclude(history_type="-")
-    locations = _locations_in_scope(location)
     if locations is not None:
         rows = rows.filter(location__in=locations)
     return rows.in_stock()

@@ -108,14 +108,17 @@ class StockAsOfForm(forms.Form):
         }
 
 
-def history_rows_in_scope(*, part=None, category=None, limit: int) -> int:
-    """How many stock history rows the question reads, counted up to ``limit`` (+1)."""
-    from inventory.selectors_as_of import _parts_in_scope
+def history_rows_in_scope(*, part=None, category=None, location=None, limit: int) -> int:
+    """How many stock history rows the question reads, counted up to ``limit`` (+1): those
+    of the parts asked about, else those that were ever in the location's subtree."""
+    from inventory.selectors_as_of import _locations_in_scope, _parts_in_scope
 
     rows = history_model().objects.order_by()
     parts = _parts_in_scope(part, category)
     if parts is not None:
         rows = rows.filter(part_id__in=parts)
+    elif location is not None:
+        rows = rows.filter(location_id__in=_locations_in_scope(location))
     return rows.values("history_id")[: limit + 1].count()
 
 
@@ -171,7 +174,8 @@ def stock_as_of_view(model_admin, request):
         return TemplateResponse(request, "inventory/stock_as_of.html", context, status=status)
     data = form.cleaned_data
     limit = job_rows(per_location=data["per_location"])
-    large = history_rows_in_scope(part=data["part"], category=data["category"], limit=limit) > limit
+    scope = {key: data[key] for key in ("part", "category", "location")}
+    large = history_rows_in_scope(**scope, limit=limit) > limit
     fmt_key = source.get("format", "")
     if request.method == "POST":
         if fmt_key not in ("csv", "xlsx"):
@@ -284,4 +288,6 @@ def run_job(job) -> None:
     BackgroundJob.objects.filter(pk=job.pk).update(
         result_file=job.result_file.name, total=1, done=1, succeeded=1, result={"rows": count}
     )
-    finish(job.pk, BackgroundJob.Status.SUCCEEDED, f"{count} rows written.")
+    finish(
+        job.pk, BackgroundJob.Status.SUCCEEDED, f"{count} row{'s' if count != 1 else ''} written."
+    )

@@ -198,6 +198,9 @@ def test_a_large_question_runs_as_a_job_with_a_downloadable_file(stock, settings
     job.refresh_from_db()
     assert job.status == BackgroundJob.Status.SUCCEEDED, job.message
     assert response["Location"] == job.get_absolute_url()
+    job_page = client.get(job.get_absolute_url())
+    assert job_page.status_code == 200
+    assert "1 row written." in text(job_page)
     download = client.get(f"/admin/admin_customisations/backgroundjob/{job.pk}/download/")
     body = b"".join(download.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
