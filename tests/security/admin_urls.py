@@ -53,6 +53,13 @@ CUSTOM_URLS = {
     "job_retry": ("M", {"POST"}),
 }
 
+# Pages a ModelAdmin adds that are not about one object (no id in the URL): url name ->
+# (letter the model's role needs, the methods the page answers).
+CUSTOM_MODEL_URLS = {
+    # stock as of a date (a read; a POST starts the job writing a large answer's file)
+    "inventory_stockitem_as_of": ("V", {"GET", "POST"}),
+}
+
 # Admins whose objects are not visible to everyone who may view the model.
 OBJECT_VIEW_RULES = {
     # the admin role (view or more) sees every job; everyone else only their own
@@ -140,6 +147,9 @@ def classify_urls(model_admin) -> tuple[list[AdminUrl], list[str]]:
                     also_ok=tuple(also_ok[0]) if also_ok else (),
                 )
             )
+        elif name in CUSTOM_MODEL_URLS:
+            letter, methods = CUSTOM_MODEL_URLS[name]
+            urls.append(AdminUrl(name, "custom_model", letter=letter, methods=frozenset(methods)))
         elif name.startswith(prefix) and name.removeprefix(prefix) in STANDARD_SUFFIXES:
             urls.append(AdminUrl(name, STANDARD_SUFFIXES[name.removeprefix(prefix)]))
         else:

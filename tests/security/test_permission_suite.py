@@ -169,8 +169,8 @@ def _expected(url, *, user, model_admin, rights, object_rights, matrix):
     }
     if kind in table:
         return table[kind]
-    if kind == "custom":
-        allowed = url.letter in object_rights
+    if kind in ("custom", "custom_model"):
+        allowed = url.letter in (object_rights if kind == "custom" else rights)
         return (
             allowed if "GET" in url.methods else None,
             allowed if "POST" in url.methods else None,
