@@ -173,9 +173,6 @@ def stock_as_of_view(model_admin, request):
         status = 400 if bound else 200
         return TemplateResponse(request, "inventory/stock_as_of.html", context, status=status)
     data = form.cleaned_data
-    limit = job_rows(per_location=data["per_location"])
-    scope = {key: data[key] for key in ("part", "category", "location")}
-    large = history_rows_in_scope(**scope, limit=limit) > limit
     fmt_key = source.get("format", "")
     if request.method == "POST":
         if fmt_key not in ("csv", "xlsx"):
@@ -192,6 +189,9 @@ def stock_as_of_view(model_admin, request):
             messages.SUCCESS,
         )
         return redirect(job.get_absolute_url())
+    limit = job_rows(per_location=data["per_location"])
+    scope = {key: data[key] for key in ("part", "category", "location")}
+    large = history_rows_in_scope(**scope, limit=limit) > limit
     context["large"] = large
     context["job_rows"] = f"{limit:,}"
     context["hidden"] = [
