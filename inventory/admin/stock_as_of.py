@@ -23,6 +23,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from admin_customisations.permissions import user_may
 from inventory.models import Part, PartCategory, StockItem, StockLocation
@@ -66,7 +67,10 @@ class StockAsOfForm(forms.Form):
         error_messages={"invalid_choice": "This location does not exist (any more)."},
     )
     part = forms.CharField(
-        required=False, max_length=100, help_text="One part only: its IPN or exact name."
+        required=False,
+        max_length=100,
+        help_text="One part only: its IPN or exact name.",
+        widget=UnfoldAdminTextInputWidget(),
     )
     per_location = forms.BooleanField(required=False, label="Per location")
 
