@@ -29,6 +29,7 @@ from admin_customisations.history import log_admin as _log_admin  # noqa: F401  
 from admin_customisations.jobs import admin as _job_admin  # noqa: F401  (registers the job pages)
 from admin_customisations.permissions import with_action_permissions
 from admin_customisations.roles import ACTIONS, ROLE_BY_NAME, ROLES, group_roles, set_group_roles
+from inventory.services.actors import system_usernames
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
@@ -49,6 +50,14 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         "is_active",
     ]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Autocomplete pickers (checked by, responsible user) offer people, never the named
+        # system actors; the user list itself still shows them.
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if "autocomplete" in request.path:
+            queryset = queryset.exclude(username__in=system_usernames())
+        return queryset, distinct
 
 
 def _role_field(role, action):
@@ -128,7 +137,7 @@ class GroupAdmin(BaseGroupAdmin, ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        set_group_roles(form.instance, form.roles())
+        set_group_roles(form.instance, form.roles(), user=request.user)
 
     @display(description="roles")
     def role_summary(self, group):

@@ -6,6 +6,7 @@ nothing, for models with a registered resource) and django-guardian's object-per
 pages. Subclasses configure lists, filters, inlines and actions only.
 """
 
+from django.contrib.auth import get_user_model
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
@@ -18,6 +19,7 @@ from admin_customisations.object_permissions import (
 )
 from admin_customisations.permissions import user_may
 from admin_customisations.service_errors import ServiceErrorsAdminMixin
+from inventory.services.actors import acting_as, people
 
 
 class StockroomModelAdmin(
@@ -53,6 +55,12 @@ class StockroomModelAdmin(
     def has_delete_permission(self, request, obj=None):
         return user_may(request.user, "delete", obj, model=self.model)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # The named system actors ("[scheduler]", …) are no one to pick as a person.
+        if db_field.related_model is get_user_model() and "queryset" not in kwargs:
+            kwargs["queryset"] = people()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
         obj._change_reason = admin_change_reason(form, change)
         super().save_model(request, obj, form, change)
@@ -60,6 +68,11 @@ class StockroomModelAdmin(
     def delete_model(self, request, obj):
         obj._change_reason = "Deleted in the admin"
         super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # "Delete selected": every record written (cascades included) carries the reason.
+        with acting_as(request.user, reason="Deleted in the admin (delete selected)"):
+            super().delete_queryset(request, queryset)
 
     def save_formset(self, request, form, formset, change):
         for inline_form in formset.forms:

@@ -204,16 +204,24 @@ def sync_all_groups() -> list[str]:
 
 
 @transaction.atomic
-def set_group_roles(group, roles: dict[str, tuple[str, ...]]) -> None:
-    """Store ``{role: actions}`` for a group (roles not mentioned are removed), then sync."""
+def set_group_roles(
+    group, roles: dict[str, tuple[str, ...]], *, user=None, reason: str = ""
+) -> None:
+    """Store ``{role: actions}`` for a group (roles not mentioned are removed), then sync.
+
+    History records go to ``user`` (else the acting system actor, see
+    ``inventory.services.actors``) with ``reason`` (default: what changed)."""
     from admin_customisations.models import GroupRole
+    from inventory.services.common import delete_with_history, save_with_history
 
     unknown = set(roles) - set(ROLE_BY_NAME)
     if unknown:
         raise ValueError(f"Unknown roles: {', '.join(sorted(unknown))}")
-    GroupRole.objects.filter(group=group).exclude(
+    removed = GroupRole.objects.filter(group=group).exclude(
         role__in=[r for r, a in roles.items() if a]
-    ).delete()
+    )
+    for row in removed:
+        delete_with_history(row, user=user, reason=reason or f"Role {row.role} removed")
     existing = {row.role: row for row in GroupRole.objects.filter(group=group)}
     for name, actions in roles.items():
         if not actions:
@@ -221,9 +229,10 @@ def set_group_roles(group, roles: dict[str, tuple[str, ...]]) -> None:
         flags = {f"can_{action}": action in actions for action in ACTIONS}
         row = existing.get(name)
         if row is None:
-            GroupRole.objects.create(group=group, role=name, **flags)
+            row = GroupRole(group=group, role=name, **flags)
+            save_with_history(row, user=user, reason=reason or f"Role {name} granted")
         elif any(getattr(row, flag) != value for flag, value in flags.items()):
             for flag, value in flags.items():
                 setattr(row, flag, value)
-            row.save()
+            save_with_history(row, user=user, reason=reason or f"Role {name} changed")
     sync_group_permissions(group)

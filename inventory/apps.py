@@ -7,5 +7,7 @@ class InventoryConfig(AppConfig):
 
     def ready(self):
         from inventory import figures
+        from inventory.services import actors
 
         figures.connect()
+        actors.connect()

@@ -75,9 +75,13 @@ def runs_as_job(run) -> bool:
 
 def _start_job(run, step: str) -> BackgroundJob:
     from admin_customisations.jobs.runner import enqueue
+    from inventory.services.common import create_with_history
 
     verb = "Validate" if step == "validate" else "Import"
-    job = BackgroundJob.objects.create(
+    job = create_with_history(
+        BackgroundJob,
+        user=run.user,
+        reason=f"{verb} of {run.original_name} started (import #{run.pk})"[:100],
         name=f"{verb} {run.original_name} (import #{run.pk})"[:200],
         task_name="stockroom.run_bulk_job",
         action=ACTION,

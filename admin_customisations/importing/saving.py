@@ -32,6 +32,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from inventory.history_signals import announcing_bulk_history
+from inventory.services.actors import attributed_user, history_user_id
 
 FAST_VENDORS = ("sqlite", "postgresql")
 
@@ -125,7 +126,7 @@ def _insert_history(model, objs, *, history_type, user, reason) -> None:
     fields = [f for f in history_model._meta.concrete_fields if not f.primary_key]
     fixed = {
         "history_date": timezone.now(),
-        "history_user_id": getattr(user, "pk", None),
+        "history_user_id": history_user_id(user),
         "history_change_reason": reason,
         "history_type": history_type,
     }
@@ -153,7 +154,11 @@ def create_with_history(model, objs: list, *, user, reason: str) -> list:
         from simple_history.utils import bulk_create_with_history
 
         return bulk_create_with_history(
-            objs, model, batch_size=500, default_user=user, default_change_reason=reason
+            objs,
+            model,
+            batch_size=500,
+            default_user=attributed_user(user),
+            default_change_reason=reason,
         )
     ids = _reserve_ids(model, len(objs))
     fields = list(model._meta.concrete_fields)
@@ -188,7 +193,12 @@ def update_with_history(model, objs: list, fields_of, *, user, reason: str) -> N
 
         names = sorted({name for obj in objs for name in fields_of(obj)})
         bulk_update_with_history(
-            objs, model, names, batch_size=250, default_user=user, default_change_reason=reason
+            objs,
+            model,
+            names,
+            batch_size=250,
+            default_user=attributed_user(user),
+            default_change_reason=reason,
         )
         return
     quote = connection.ops.quote_name

@@ -19,6 +19,8 @@ def running_job(job_id: int):
 
 def label_history_with_job(sender, history_instance, **kwargs):
     reason = history_instance.history_change_reason or ""
+    if not reason.strip():  # no reason of its own: the job's (actors.acting_as) fills it
+        return
     labelled = with_reason_suffix(reason)
     if labelled != reason:
         history_instance.history_change_reason = labelled

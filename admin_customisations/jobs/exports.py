@@ -67,9 +67,13 @@ def export_or_start_job(
 def start_export_job(*, model_admin, request, resource, filters, fmt, headers, total):
     from admin_customisations.importing.admin import in_sentence, resource_label
     from admin_customisations.jobs.runner import enqueue
+    from inventory.services.common import create_with_history
 
     opts = model_admin.model._meta
-    job = BackgroundJob.objects.create(
+    job = create_with_history(
+        BackgroundJob,
+        user=request.user,
+        reason=f"Export of {opts.verbose_name_plural} started",
         name=f"Export: {in_sentence(resource_label(resource))}"[:200],
         task_name="stockroom.run_bulk_job",
         action=f"{opts.label_lower}:{EXPORT}",

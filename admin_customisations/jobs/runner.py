@@ -28,6 +28,8 @@ from admin_customisations.jobs.selection import (
 )
 from admin_customisations.models import BackgroundJob, JobItem
 from inventory.figures import deferred_refresh
+from inventory.services.actors import acting_as
+from inventory.services.common import create_with_history
 
 log = logging.getLogger(__name__)
 Status = BackgroundJob.Status
@@ -39,7 +41,10 @@ def start_bulk_job(*, model_admin, request, queryset, spec, form) -> BackgroundJ
     selection = describe_selection(request, queryset)
     selection["max_pk"] = queryset.order_by().aggregate(m=Max("pk"))["m"] or 0
     params = {name: form.data.getlist(form.add_prefix(name)) for name in form.fields}
-    job = BackgroundJob.objects.create(
+    job = create_with_history(
+        BackgroundJob,
+        user=request.user,
+        reason=f"Started from the {model_admin.model._meta.verbose_name_plural} list",
         name=f"{spec.description}: {model_admin.model._meta.verbose_name_plural}",
         task_name="stockroom.run_bulk_job",
         action=f"{model_admin.model._meta.label_lower}:{spec.name}",
@@ -65,7 +70,10 @@ def retry_failed(job, *, user) -> BackgroundJob:
         raise ValidationError("Wait until the job has finished before retrying it.")
     if not failed:
         raise ValidationError("This job has no failed objects to retry.")
-    retry = BackgroundJob.objects.create(
+    retry = create_with_history(
+        BackgroundJob,
+        user=user,
+        reason=f"Retry of the failed objects of job #{job.pk}",
         name=f"Retry of #{job.pk}: {job.name}"[:200],
         task_name=job.task_name,
         action=job.action,
@@ -115,10 +123,18 @@ def _final_status(job) -> str:
 
 
 def run_job(job_id: int) -> None:
-    """Run (or resume) a bulk job until it is done or cancelled. Safe to call twice."""
+    """Run (or resume) a bulk job until it is done or cancelled. Safe to call twice.
+
+    Whatever the job writes is attributed to the person who started it (the services get
+    that user; anything saved without one falls back to them, see actors.acting_as)."""
     job = BackgroundJob.objects.filter(pk=job_id).first()
     if job is None or job.is_finished:
         return
+    with acting_as(job.created_by or "system", reason=f"{job.name} (job #{job.pk})"[:100]):
+        _run_job(job_id, job)
+
+
+def _run_job(job_id: int, job) -> None:
     now = timezone.now()
     BackgroundJob.objects.filter(pk=job_id).update(
         status=Status.RUNNING,

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from admin_customisations.jobs import runner
+from inventory.services.actors import acting_as
 
 
 @shared_task(name="stockroom.run_bulk_job", acks_late=True, reject_on_worker_lost=True)
@@ -14,4 +15,5 @@ def run_bulk_job(job_id: int) -> None:
 @shared_task(name="stockroom.reap_jobs")
 def reap_jobs() -> dict:
     """Re-enqueue jobs whose worker died, fail hopeless ones, remove expired result files."""
-    return runner.reap()
+    with acting_as("scheduler", reason="Scheduled task: bulk-job reaper"):
+        return runner.reap()

@@ -10,7 +10,7 @@ from builds.models import BuildOrder
 from inventory.allocations import allocated_by_item
 from inventory.models import StockItem, StockItemTracking
 from inventory.responsibility import check_responsible
-from inventory.services.common import lock
+from inventory.services.common import lock, track_stock
 
 ZERO = Decimal(0)
 
@@ -59,13 +59,7 @@ def output_of(build, output) -> StockItem:
 
 def track(item, code, user, notes="", **deltas) -> StockItemTracking:
     """One stock tracking entry (the same shape the stock services write)."""
-    return StockItemTracking.objects.create(
-        item=item,
-        tracking_type=code,
-        user=user if getattr(user, "pk", None) else None,
-        notes=notes[:500],
-        deltas=deltas,
-    )
+    return track_stock(item, code, user=user, notes=notes, deltas=deltas)
 
 
 def build_delta(build) -> dict:

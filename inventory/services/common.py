@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from inventory.choices import StockHistoryCode
 from inventory.models.stock import StockItemState, StockItemTracking
+from inventory.services.actors import acting_as, attributed_user, person
 
 _reason_suffix = contextvars.ContextVar("stockroom_history_reason_suffix", default="")
 
@@ -31,18 +32,56 @@ def with_reason_suffix(reason: str) -> str:
     return f"{reason}{suffix}"[:100]
 
 
+def _attribute(obj, user, reason: str) -> None:
+    """Set the history user and reason of ``obj``'s next historical record.
+
+    ``user`` is the acting person; without one (None, an anonymous user) the record goes
+    to the named system actor of ``actors.acting_as`` if one is acting, else to the
+    logged-in user of the current request (simple-history's middleware)."""
+    attributed = attributed_user(user)
+    if attributed is not None:
+        obj._history_user = attributed
+    obj._change_reason = reason
+
+
 def save_with_history(obj, *, user, reason: str, **kwargs) -> None:
     """Save ``obj`` with the simple-history record attributed to ``user`` and ``reason``."""
-    obj._history_user = user
-    obj._change_reason = reason
+    _attribute(obj, user, reason)
     obj.save(**kwargs)
 
 
+def create_with_history(model, *, user, reason: str, **fields):
+    """``model.objects.create(**fields)``, its "+" history record attributed."""
+    obj = model(**fields)
+    save_with_history(obj, user=user, reason=reason, force_insert=True)
+    return obj
+
+
 def delete_with_history(obj, *, user, reason: str) -> None:
-    """Delete ``obj`` leaving an attributed "deleted" history record."""
-    obj._history_user = user
-    obj._change_reason = reason
-    obj.delete()
+    """Delete ``obj`` leaving an attributed "deleted" history record; rows deleted with it
+    (cascades: an item's tracking entries, a build's lines) get the same user and reason."""
+    _attribute(obj, user, reason)
+    acting = attributed_user(user)
+    if acting is None:
+        obj.delete()
+        return
+    with acting_as(acting, reason=reason):
+        obj.delete()
+
+
+def track_stock(item, code, *, user, notes: str = "", deltas=None) -> StockItemTracking:
+    """One stock tracking entry for ``item``; its history record is attributed to ``user``
+    with the entry type as reason ("Location changed")."""
+    return create_with_history(
+        StockItemTracking,
+        user=user,
+        reason=StockHistoryCode(code).label,
+        item=item,
+        tracking_type=code,
+        user_id=getattr(person(user), "pk", None),
+        notes=notes[:500],
+        deltas=deltas if deltas is not None else {},
+    )
 
 
 QUANTUM = Decimal("0.00001")

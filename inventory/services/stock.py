@@ -39,6 +39,7 @@ from inventory.services.common import (
     prepare_tree_node_delete,
     save_with_history,
     to_quantity,
+    track_stock,
 )
 from inventory.services.serials import parse_serials
 
@@ -46,13 +47,7 @@ H = StockHistoryCode
 
 
 def _track(item, code, user, notes="", **deltas) -> StockItemTracking:
-    return StockItemTracking.objects.create(
-        item=item,
-        tracking_type=code,
-        user=user if getattr(user, "pk", None) else None,
-        notes=notes,
-        deltas=deltas,
-    )
+    return track_stock(item, code, user=user, notes=notes, deltas=deltas)
 
 
 def _location_delta(location):

@@ -24,6 +24,7 @@ from inventory.figures import bulk_write
 from inventory.history_signals import announcing_bulk_history
 from inventory.models import StockItem, StockItemTracking
 from inventory.permissions import OwnershipRules, check_stock_ownership, ownership_enabled
+from inventory.services.actors import history_user_id
 from inventory.services.common import check_item_changeable, with_reason_suffix
 from inventory.services.stock import _check_in_stock, _check_location, _location_delta, _to_status
 
@@ -132,7 +133,7 @@ def _copy_history(ids, *, user, reason, date) -> None:
                 "history_date": date,
                 "history_change_reason": reason,
                 "history_type": "~",
-                "history_user": getattr(user, "pk", None),
+                "history_user": history_user_id(user),
             },
         )
 

@@ -4,9 +4,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from inventory.choices import StockHistoryCode
-from inventory.models import StockItem, StockItemTracking
+from inventory.models import StockItem
 from inventory.permissions import check_stock_ownership
-from inventory.services.common import check_item_changeable, lock, save_with_history
+from inventory.services.common import (
+    check_item_changeable,
+    lock,
+    save_with_history,
+    track_stock,
+)
 
 EDITABLE_FIELDS = (
     "batch",
@@ -38,10 +43,5 @@ def stock_item_update(*, item, user, **changes) -> StockItem:
         return item
     item.full_clean()
     save_with_history(item, user=user, reason="Edited: " + ", ".join(changed))
-    StockItemTracking.objects.create(
-        item=item,
-        tracking_type=StockHistoryCode.EDITED,
-        user=user if getattr(user, "pk", None) else None,
-        deltas=changed,
-    )
+    track_stock(item, StockHistoryCode.EDITED, user=user, deltas=changed)
     return item

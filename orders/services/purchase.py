@@ -30,8 +30,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from inventory.choices import StockHistoryCode, StockStatus
-from inventory.models import StockItem, StockItemTracking
-from inventory.services.common import check_quantity_fits, fmt, lock, save_with_history, to_quantity
+from inventory.models import StockItem
+from inventory.services.common import (
+    check_quantity_fits,
+    fmt,
+    lock,
+    save_with_history,
+    to_quantity,
+    track_stock,
+)
 from inventory.services.stock import stock_item_create
 from orders.choices import PURCHASE_OPEN, PurchaseOrderStatus
 from orders.models import PurchaseOrder, PurchaseOrderLine
@@ -352,10 +359,10 @@ def _receive(
         item.supplier_part = supplier_part
         item.purchase_order = order
         save_with_history(item, user=user, reason=note)
-        StockItemTracking.objects.create(
-            item=item,
-            tracking_type=StockHistoryCode.RECEIVED_AGAINST_PURCHASE_ORDER,
-            user=user if getattr(user, "pk", None) else None,
+        track_stock(
+            item,
+            StockHistoryCode.RECEIVED_AGAINST_PURCHASE_ORDER,
+            user=user,
             notes=note,
             deltas={
                 "quantity": fmt(item.quantity),

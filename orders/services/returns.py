@@ -11,13 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from inventory.choices import StockHistoryCode, StockStatus
-from inventory.models import StockItem, StockItemTracking
+from inventory.models import StockItem
 from inventory.services.common import (
     delete_with_history,
     fmt,
     lock,
     save_with_history,
     to_quantity,
+    track_stock,
 )
 from inventory.services.stock import stock_item_return_from_customer
 from orders.choices import RETURN_OPEN, ReturnLineOutcome, ReturnOrderStatus
@@ -330,10 +331,10 @@ def return_order_receive_line(
     }
     if sales_order is not None:
         deltas["sales_order"] = sales_order.reference
-    StockItemTracking.objects.create(
-        item=item,
-        tracking_type=StockHistoryCode.RETURNED_AGAINST_RETURN_ORDER,
-        user=user if getattr(user, "pk", None) else None,
+    track_stock(
+        item,
+        StockHistoryCode.RETURNED_AGAINST_RETURN_ORDER,
+        user=user,
         notes=notes or f"Returned against {order.reference}",
         deltas=deltas,
     )

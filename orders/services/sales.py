@@ -18,13 +18,14 @@ from django.utils import timezone
 
 from inventory.allocations import allocated_by_item
 from inventory.choices import StockHistoryCode
-from inventory.models import StockItem, StockItemTracking
+from inventory.models import StockItem
 from inventory.services.common import (
     delete_with_history,
     fmt,
     lock,
     save_with_history,
     to_quantity,
+    track_stock,
 )
 from inventory.services.stock import stock_item_assign_to_customer
 from orders.choices import SALES_OPEN, SalesOrderStatus
@@ -614,10 +615,10 @@ def shipment_complete(
             raise ValidationError(f"Cannot ship {item}: {' '.join(error.messages)}") from None
         shipped.sales_order = order
         save_with_history(shipped, user=user, reason=f"Shipped against {order.reference}")
-        StockItemTracking.objects.create(
-            item=shipped,
-            tracking_type=StockHistoryCode.SHIPPED_AGAINST_SALES_ORDER,
-            user=user if getattr(user, "pk", None) else None,
+        track_stock(
+            shipped,
+            StockHistoryCode.SHIPPED_AGAINST_SALES_ORDER,
+            user=user,
             notes=note,
             deltas={
                 "sales_order": order.reference,

@@ -5,6 +5,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from fixtures.accounts import DEMO_ACCOUNTS
+from inventory.services.actors import system_usernames
 
 pytestmark = pytest.mark.django_db
 
@@ -12,14 +13,20 @@ pytestmark = pytest.mark.django_db
 def test_load_demo_creates_the_documented_accounts():
     call_command("load_demo")
     assert User.objects.get(username="admin").is_superuser
-    memberships = {u.username: [g.name for g in u.groups.all()] for u in User.objects.all()}
+    people = User.objects.exclude(username__in=system_usernames())
+    memberships = {u.username: [g.name for g in u.groups.all()] for u in people}
     assert memberships == {
         "admin": [],
         "allaccess": ["all access"],
         "reader": ["readers"],
         "engineer": ["engineering"],
     }
-    assert all(User.objects.values_list("is_staff", flat=True))
+    assert all(people.values_list("is_staff", flat=True))
+    # the demo's own records (the groups' roles) go to the "[demo]" actor, which cannot log in
+    actors = User.objects.filter(username__in=system_usernames())
+    assert list(actors.values_list("username", "is_active", "is_staff")) == [
+        ("[demo]", False, False)
+    ]
 
 
 def test_load_demo_twice_changes_nothing():

@@ -3,13 +3,15 @@
 from django.core.management.base import BaseCommand
 
 from admin_customisations.schedules import sync_schedules
+from inventory.services.actors import acting_as
 
 
 class Command(BaseCommand):
     help = "Create Stockroom's periodic tasks in django-celery-beat (existing ones are kept as edited)."
 
     def handle(self, *args, **options):
-        created = sync_schedules()
+        with acting_as("command", reason="manage.py sync_schedules"):
+            created = sync_schedules()
         self.stdout.write(
             f"Created: {', '.join(created)}" if created else "All schedules already installed."
         )
