@@ -20,9 +20,7 @@ from simple_history.models import registered_models
 from fixtures.accounts import ensure_demo_accounts
 from fixtures.demo.load import load_demo_data
 from inventory.services.actors import (
-    ACTORS,
     acting_as,
-    actor_username,
     forget_system_users,
     is_system_user,
     system_user,
@@ -479,41 +477,7 @@ def test_scheduled_tasks_and_management_commands_attribute_every_record(demo, se
     assert generated.history_change_reason == "Generated test data"
 
 
-# ---------------------------------------------------------------- the actors themselves
-
-
-def test_system_actors_are_inactive_unusable_and_created_once(db):
-    forget_system_users()
-    users = {name: system_user(name) for name in ACTORS}
-    assert system_user("scheduler").pk == users["scheduler"].pk
-    assert User.objects.filter(username=actor_username("scheduler")).count() == 1
-    for name, user in users.items():
-        user.refresh_from_db()
-        assert user.username == f"[{name}]" and is_system_user(user)
-        assert not user.is_active and not user.is_staff and not user.is_superuser
-        assert not user.has_usable_password() and not user.groups.exists()
-    assert not is_system_user(User.objects.create_user("scheduler"))
-    with pytest.raises(ValueError, match="Unknown system actor"):
-        system_user("nobody")
-
-
-def test_a_system_actor_cannot_log_in(db, client):
-    user = system_user("scheduler")
-    response = client.post(
-        "/admin/login/", {"username": user.username, "password": "anything"}, follow=False
-    )
-    assert response.status_code == 200  # the form again, not a redirect into the admin
-    assert "_auth_user_id" not in client.session
-
-
-def test_the_cache_never_hands_out_a_rolled_back_actor(db):
-    forget_system_users()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        created = system_user("system")
-        raise RuntimeError
-    again = system_user("system")
-    assert User.objects.filter(pk=again.pk).exists()
-    assert again.pk != created.pk or User.objects.filter(pk=created.pk).exists()
+# ---------------------------------------------------------------- pickers of people
 
 
 def test_system_actors_are_not_offered_as_people(demo, client, rf):
