@@ -168,6 +168,17 @@ def log_bulk(sender, after_id, using=None, **kwargs) -> None:
     _copy(sender, using, history_id__gt=after_id)
 
 
+def relabel(records, *, user, reason: str) -> None:
+    """Give the historical ``records`` (a queryset) and their log entries ``user`` and
+    ``reason`` (a revert names itself on the rows the service wrote)."""
+    model = records.model.instance_type
+    ids = list(records.values_list("history_id", flat=True))
+    records.update(history_change_reason=reason, history_user_id=user.pk)
+    ChangeLogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(model), history_id__in=ids
+    ).update(reason=reason[:255], user_id=user.pk)
+
+
 def catch_up(using=None) -> int:
     """Log every historical record not logged yet (newer than each model's newest logged
     record). Returns how many rows were written."""

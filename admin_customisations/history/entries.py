@@ -1,7 +1,7 @@
 """Reading the change log: a page of entries with their diffs and object links.
 
 For a page of ``ChangeLogEntry`` rows, ``describe_entries`` loads, per model on the page, the
-historical records and the version before each one (two queries), whether each object still
+historical records and the version before each one (one query), whether each object still
 exists (one query), and the names of the objects the changed foreign keys point at (one query
 per related model). The query count depends on how many models a page shows, never on how
 much history there is.
@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, strip_tags
 from django.utils.safestring import SafeString, mark_safe
@@ -69,16 +69,21 @@ def describe_entries(entries) -> dict[int, EntryDetails]:
             .order_by("-history_id")
             .values("history_id")[:1]
         )
-        records = {
+        page_ids = [e.history_id for e in group]
+        before = (
+            history_model._base_manager.filter(history_id__in=page_ids)
+            .annotate(previous_id=Subquery(previous))
+            .values("previous_id")
+        )
+        # the page's records and the versions before them, in one query
+        loaded = {
             r.history_id: r
             for r in history_model._base_manager.filter(
-                history_id__in=[e.history_id for e in group]
+                Q(history_id__in=page_ids) | Q(history_id__in=before)
             ).annotate(previous_id=Subquery(previous))
         }
-        wanted = [r.previous_id for r in records.values() if r.previous_id]
-        earlier = {
-            r.history_id: r for r in history_model._base_manager.filter(history_id__in=wanted)
-        }
+        records = {pk: loaded[pk] for pk in page_ids if pk in loaded}
+        earlier = loaded
         alive = set(
             model._base_manager.filter(pk__in={e.object_id for e in group}).values_list(
                 "pk", flat=True

@@ -22,6 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from admin_customisations.history.changelog import relabel
 from inventory.services.common import save_with_history
 
 # Derived or audit columns: never restored by a revert, and not worth naming when they differ.
@@ -398,9 +399,8 @@ def apply_revert(model_admin, request, current, record) -> RevertPlan:
         _save_directly(locked, dict(plan.changes), user, reason=reason)
     else:
         policy.apply(locked, dict(plan.changes), user)
-    history.filter(**{pk_name: locked.pk, "history_id__gt": before}).update(
-        history_change_reason=reason, history_user_id=user.pk
-    )
+    written = history.filter(**{pk_name: locked.pk, "history_id__gt": before})
+    relabel(written, user=user, reason=reason)
     return plan
 
 

@@ -15,7 +15,6 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import transaction
-from simple_history.models import registered_models
 
 from fixtures.accounts import ensure_demo_accounts
 from fixtures.demo.load import load_demo_data
@@ -34,10 +33,9 @@ pytestmark = pytest.mark.django_db
 
 def tracked_models() -> list:
     """Every model with a simple-history table (ours, and any library model registered)."""
-    return sorted(
-        (model for model in registered_models.values() if hasattr(model, "history")),
-        key=lambda model: model._meta.label,
-    )
+    from admin_customisations.history.changelog import tracked_models as every_tracked_model
+
+    return every_tracked_model()
 
 
 def since() -> dict:
@@ -66,7 +64,39 @@ def unattributed(marks=None) -> list[str]:
     return bad
 
 
+def unlogged(marks=None) -> list[str]:
+    """The history records (after ``marks``) whose change log entry is missing or says
+    another user or reason."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from admin_customisations.history.models import ChangeLogEntry
+
+    bad = []
+    for model in tracked_models():
+        records = model.history.filter(history_id__gt=(marks or {}).get(model, 0))
+        wanted = {
+            row[0]: row
+            for row in records.values_list("history_id", "history_user_id", "history_change_reason")
+        }
+        logged = {
+            row[0]: row
+            for row in ChangeLogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(model), history_id__in=list(wanted)
+            ).values_list("history_id", "user_id", "reason")
+        }
+        for history_id, row in wanted.items():
+            if logged.get(history_id) != (row[0], row[1], (row[2] or "")[:255]):
+                bad.append(
+                    f"{model._meta.label} history #{history_id}: log {logged.get(history_id)}"
+                )
+    return bad
+
+
 def assert_attributed(marks=None) -> None:
+    missing = unlogged(marks)
+    assert not missing, f"{len(missing)} history records not in the change log:\n" + "\n".join(
+        missing[:50]
+    )
     bad = unattributed(marks)
     assert not bad, f"{len(bad)} history records without user or reason:\n" + "\n".join(bad[:50])
 

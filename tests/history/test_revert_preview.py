@@ -96,3 +96,19 @@ def test_no_preview_when_the_version_matches(client, demo, moved_item):
     latest = item.history.first()
     response = client.get(version_url(item, latest))
     assert response.context["preview"] == []
+
+
+def test_the_change_log_shows_the_revert_as_the_revert(client, demo, moved_item):
+    from django.contrib.contenttypes.models import ContentType
+
+    from admin_customisations.history.models import ChangeLogEntry
+
+    item, first = moved_item
+    client.force_login(demo["allaccess"])
+    client.post(version_url(item, first), {})
+    latest = StockItem.history.filter(id=item.pk).first()
+    entry = ChangeLogEntry.objects.get(
+        content_type=ContentType.objects.get_for_model(StockItem), history_id=latest.history_id
+    )
+    assert (entry.reason, entry.user) == (latest.history_change_reason, demo["allaccess"])
+    assert entry.reason.startswith("Reverted to version of ")
