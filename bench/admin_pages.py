@@ -58,17 +58,11 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-if ARGS.quick:
-    os.environ["STOCKROOM_VAR_DIR"] = str(ROOT / "var" / "bench-quick")
-else:
-    os.environ.setdefault("STOCKROOM_VAR_DIR", str(ROOT / "var" / "bench"))
-Path(os.environ["STOCKROOM_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+from bench._dataset import setup_django  # noqa: E402
+
+setup_django(quick=ARGS.quick)
 
 import django  # noqa: E402
-
-django.setup()
-
 from django.conf import settings  # noqa: E402
 from django.contrib import admin  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402

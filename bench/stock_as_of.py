@@ -18,7 +18,6 @@ as a correlated subquery. Figures go to docs/performance.md; nothing here is ass
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -45,16 +44,9 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-if ARGS.quick:
-    os.environ["STOCKROOM_VAR_DIR"] = str(ROOT / "var" / "bench-quick")
-else:
-    os.environ.setdefault("STOCKROOM_VAR_DIR", str(ROOT / "var" / "bench"))
-Path(os.environ["STOCKROOM_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+from bench._dataset import setup_django  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+setup_django(quick=ARGS.quick)
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
