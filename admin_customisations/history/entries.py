@@ -1,8 +1,8 @@
 """Reading the change log: a page of entries with their diffs and object links.
 
 For a page of ``ChangeLogEntry`` rows, ``describe_entries`` loads, per model on the page, the
-historical records and the version before each one (one query), whether each object still
-exists (one query), and the names of the objects the changed foreign keys point at (one query
+historical records and the version before each one (two queries: the ids, then the rows by
+primary key), whether each object still exists (one query), and the names of the objects the changed foreign keys point at (one query
 per related model). The query count depends on how many models a page shows, never on how
 much history there is.
 """
@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, strip_tags
 from django.utils.safestring import SafeString, mark_safe
@@ -70,18 +70,19 @@ def describe_entries(entries) -> dict[int, EntryDetails]:
             .values("history_id")[:1]
         )
         page_ids = [e.history_id for e in group]
-        before = (
+        previous_of = dict(
             history_model._base_manager.filter(history_id__in=page_ids)
             .annotate(previous_id=Subquery(previous))
-            .values("previous_id")
+            .values_list("history_id", "previous_id")
         )
-        # the page's records and the versions before them, in one query
+        # the page's records and the versions before them, by primary key (an OR with the
+        # subquery above made PostgreSQL read the whole history table)
+        wanted = set(page_ids) | {pk for pk in previous_of.values() if pk}
         loaded = {
-            r.history_id: r
-            for r in history_model._base_manager.filter(
-                Q(history_id__in=page_ids) | Q(history_id__in=before)
-            ).annotate(previous_id=Subquery(previous))
+            r.history_id: r for r in history_model._base_manager.filter(history_id__in=wanted)
         }
+        for history_id, record in loaded.items():
+            record.previous_id = previous_of.get(history_id)
         records = {pk: loaded[pk] for pk in page_ids if pk in loaded}
         earlier = loaded
         alive = set(
