@@ -107,7 +107,10 @@ UNFOLD = {
             "href": lambda request: static("admin_customisations/favicon.svg"),
         },
     ],
-    "STYLES": [lambda request: static("admin_customisations/history.css")],
+    "STYLES": [
+        lambda request: static("admin_customisations/history.css"),
+        lambda request: static("admin_customisations/header.css"),
+    ],
     "SITE_URL": "/admin/",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,

@@ -30,8 +30,6 @@ from builds.selectors import (
     available_quantities,
     bom_overview,
     explode_bom,
-    template_ancestors,
-    where_used,
 )
 from builds.services.bom import bom_copy, bom_validate
 from inventory.models import Part
@@ -44,7 +42,6 @@ _BOM_ROW_FIELD = re.compile(rf"^{BOM_PREFIX}-\d+-(sub_part|quantity)$")
 # of rows, and the available stock of thousands of leaves, was the page's whole cost.
 EXPLOSION_PAGE_SIZE = 200
 LEAF_PAGE_SIZE = 100
-WHERE_USED_LIMIT = 10
 
 
 # ---------------------------------------------------------------------------
@@ -139,36 +136,6 @@ def bom_summary_html(part) -> str:
             "bom_page_url": bom_page_url(part),
             "bom_lines_url": bom_lines_url(part),
         },
-    )
-
-
-def where_used_html(part) -> str:
-    """The part page's "used in" box: the first assemblies using the part, and a link."""
-    if part is None or part.pk is None:
-        return "–"
-    lines = where_used(part)
-    shown = list(lines[:WHERE_USED_LIMIT])
-    total = len(shown) if len(shown) < WHERE_USED_LIMIT else lines.count()
-    templates = set(template_ancestors([part])[part.pk])
-    uses = []
-    for line in shown:
-        if line.sub_part_id == part.pk:
-            how = ""
-        elif line.sub_part_id in templates:
-            how = f"as a variant of {line.sub_part}"
-        else:
-            how = f"as a substitute for {line.sub_part}"
-        uses.append(
-            {
-                "line": line,
-                "url": reverse("admin:inventory_part_change", args=[line.part_id]),
-                "quantity": fmt(line.quantity),
-                "how": how,
-            }
-        )
-    return render_to_string(
-        "builds/where_used.html",
-        {"uses": uses, "total": total, "more": total > len(shown), "url": where_used_url(part)},
     )
 
 

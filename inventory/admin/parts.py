@@ -18,6 +18,7 @@ from admin_customisations.actions import dry_run
 from admin_customisations.base import StockroomModelAdmin
 from admin_customisations.memo import cached_per_object
 from admin_customisations.paginator import IndexOrderChangeList
+from admin_customisations.tabs import ObjectTabsMixin
 from builds.admin.bom_part import (
     PART_BOM_ACTIONS,
     BomItemInline,
@@ -25,11 +26,11 @@ from builds.admin.bom_part import (
     bom_page,
     bom_status_text,
     bom_summary_html,
-    where_used_html,
 )
 from builds.services.bom import bom_propagate_trackable
 from inventory.admin.filters import HasStockFilter, LowStockFilter, PartCategorySubtreeFilter
 from inventory.admin.part_actions import PART_ACTIONS
+from inventory.admin.part_tabs import part_tabs
 from inventory.models import Part, PartParameter, StockItem
 from inventory.search import part_autocomplete_q, part_search_q
 from inventory.selectors import annotate_part_figures
@@ -45,6 +46,7 @@ class PartParameterInline(TabularInline):
     autocomplete_fields = ["template"]
     extra = 0
     tab = True
+    verbose_name_plural = "Parameters"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("template", "part")
@@ -110,7 +112,7 @@ class PartChangeList(IndexOrderChangeList):
 
 
 @admin.register(Part)
-class PartAdmin(StockroomModelAdmin):
+class PartAdmin(ObjectTabsMixin, StockroomModelAdmin):
     form = PartAdminForm
     list_display = [
         "ipn",
@@ -138,7 +140,7 @@ class PartAdmin(StockroomModelAdmin):
     # total ordering served by part_list_order_idx (no "-pk" tie-breaker added)
     ordering = ["name", "revision", "pk"]
     autocomplete_fields = ["category", "variant_of", "revision_of", "default_location"]
-    readonly_fields = ["stock_summary", "bom_summary", "where_used", "created_at", "created_by"]
+    readonly_fields = ["stock_summary", "bom_summary", "created_at", "created_by"]
     inlines = [
         PartParameterInline,
         BomItemInline,
@@ -146,6 +148,9 @@ class PartAdmin(StockroomModelAdmin):
         PartManufacturerPartInline,
     ]
     actions = [*PART_ACTIONS, *PART_BOM_ACTIONS]
+    # lazy, paginated tabs beside the inline tabs: stock, allocations, orders, builds,
+    # where used, history (inventory/admin/part_tabs.py, admin_customisations/tabs.py)
+    object_tabs = part_tabs()
     fieldsets = [
         (
             None,
@@ -204,8 +209,6 @@ class PartAdmin(StockroomModelAdmin):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None and obj.assembly:
             fieldsets.insert(2, ("Bill of materials", {"fields": ["bom_summary"]}))
-        if obj is not None and obj.component:
-            fieldsets.insert(-1, ("Used in", {"fields": ["where_used"]}))
         return fieldsets
 
     def get_inline_instances(self, request, obj=None):
@@ -282,11 +285,6 @@ class PartAdmin(StockroomModelAdmin):
     @cached_per_object
     def bom_summary(self, part):
         return bom_summary_html(part)
-
-    @display(description="used in")
-    @cached_per_object
-    def where_used(self, part):
-        return where_used_html(part)
 
     @display(description="stock")
     @cached_per_object

@@ -45,6 +45,10 @@ STANDARD_SUFFIXES = {
 # allowed GET may answer besides 200/302]).
 CUSTOM_URLS = {
     "inventory_part_bom": ("V", {"GET"}),  # the BOM tab of a part (read-only; edits are actions)
+    # a lazy tab of the part page (admin_customisations/tabs.py): a read; a POST is refused
+    # (403 without the right, 405 with it). Tried with the history tab, whose table is the
+    # part's own; each tab's own model permission: tests/inventory/test_part_tabs.py
+    "inventory_part_tab": ("V", {"GET", "POST"}),
     # background jobs: see OBJECT_VIEW_RULES (V) and OBJECT_MANAGE_RULES (M)
     "job_progress": ("V", {"GET"}),
     "job_failed_csv": ("V", {"GET"}),
@@ -52,6 +56,9 @@ CUSTOM_URLS = {
     "job_cancel": ("M", {"POST"}),
     "job_retry": ("M", {"POST"}),
 }
+
+# Further URL arguments of custom pages after the object's id.
+CUSTOM_URL_ARGS = {"inventory_part_tab": ("history",)}
 
 # Pages a ModelAdmin adds that are not about one object (no id in the URL): url name ->
 # (letter the model's role needs, the methods the page answers).
@@ -104,6 +111,7 @@ class AdminUrl:
     methods: frozenset = frozenset({"GET", "POST"})
     also_ok: tuple = ()  # statuses besides 200/302 that an allowed GET may answer
     action: object = None  # the unfold action's method
+    extra_args: tuple = ()  # URL arguments after the object's id (CUSTOM_URL_ARGS)
 
 
 def unfold_actions(model_admin) -> dict[str, object]:
@@ -145,6 +153,7 @@ def classify_urls(model_admin) -> tuple[list[AdminUrl], list[str]]:
                     letter=letter,
                     methods=frozenset(methods),
                     also_ok=tuple(also_ok[0]) if also_ok else (),
+                    extra_args=CUSTOM_URL_ARGS.get(name, ()),
                 )
             )
         elif name in CUSTOM_MODEL_URLS:

@@ -199,7 +199,7 @@ def _args(url, *, obj, user, world, label):
     if url.kind == "object_permissions_group":
         group = user.groups.first() or Group.objects.first()
         return [obj.pk, group.pk]
-    return [obj.pk]
+    return [obj.pk, *url.extra_args]
 
 
 def _forged_post(url, *, model_admin):
