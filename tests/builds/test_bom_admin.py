@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from builds.models import BomItem, BomItemSubstitute
 from builds.selectors import is_bom_valid
@@ -106,9 +107,15 @@ def test_assembly_page_shows_bom_inline_summary_and_link(admin_client_root, boar
 def test_component_page_shows_where_used(admin_client_root, board):
     resistor = board.bom_items.get().sub_part
     content = admin_client_root.get(change_url(resistor)).content.decode()
-    assert "Used in" in content
-    assert f'href="{change_url(board)}">{board}</a> × 10' in content
+    assert "Used in" in content  # the tab (inventory/admin/part_tabs.py), loaded when shown
     assert 'name="bom_items-TOTAL_FORMS"' not in content  # not an assembly: no BOM inline
+    tab = reverse("admin:inventory_part_tab", args=[resistor.pk, "used-in"])
+    assert f'hx-get="{tab}"' in content
+    used_in = admin_client_root.get(tab).content.decode()
+    assert (
+        f'href="{change_url(board)}" class="text-primary-600">{board}</a></td><td class="px-4 py-1">10<'
+        in used_in
+    )
 
 
 def test_part_page_queries_do_not_grow_with_bom_lines(admin_client_root):

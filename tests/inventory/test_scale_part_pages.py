@@ -505,3 +505,72 @@ def test_a_location_counter_that_was_wrong_never_goes_below_zero(part, location,
     bin_ = factories.StockLocationFactory(name="Bin")
     stock_items_move(items=StockItem.objects.filter(part=part), location=bin_, user=user)
     assert (stored(location), stored(bin_)) == (0, 1)
+
+
+# ---------------------------------------------------------------- the part page's tabs
+
+
+def part_with(n: int):
+    """A part with ``n`` of everything its tabs list: stock items (each held by a sales
+    order and a build), purchase and sales order lines, build orders, BOM lines using it."""
+    from builds.models import BuildItem, BuildLine
+    from orders.models import SalesOrderAllocation
+
+    part = factories.PartFactory(
+        assembly=True, component=True, purchaseable=True, salable=True, name=f"Tabbed {n}"
+    )
+    location = factories.StockLocationFactory()
+    supplier_part = factories.SupplierPartFactory(part=part)
+    for i in range(n):
+        item = factories.StockItemFactory(part=part, location=location, quantity=10)
+        line = factories.SalesOrderLineFactory(part=part)
+        SalesOrderAllocation.objects.create(line=line, item=item, quantity=1)
+        factories.PurchaseOrderLineFactory(
+            supplier_part=supplier_part,
+            order=factories.PurchaseOrderFactory(supplier=supplier_part.supplier),
+        )
+        build = factories.BuildOrderFactory(part=part)
+        bom_item = factories.BomItemFactory(sub_part=part)
+        build_line = BuildLine.objects.create(build=build, bom_item=bom_item, quantity=1)
+        BuildItem.objects.create(build_line=build_line, stock_item=item, quantity=1)
+        part.description = f"change {i}"
+        part.save()  # a history record
+    return part
+
+
+TAB_SLUGS = [
+    "stock",
+    "allocations",
+    "builds",
+    "purchase-orders",
+    "sales-orders",
+    "used-in",
+    "history",
+]
+
+
+def tab_urls(part):
+    from django.urls import reverse
+
+    change = reverse("admin:inventory_part_change", args=[part.pk])
+    tabs = [reverse("admin:inventory_part_tab", args=[part.pk, slug]) for slug in TAB_SLUGS]
+    return [change, *tabs, f"{tabs[0]}?stock-page=2"]
+
+
+def test_part_tabs_cost_the_same_queries_for_5_and_60_of_everything(admin_client_root):
+    small, large = part_with(5), part_with(60)
+    query_counts(admin_client_root, tab_urls(small))  # warm per-process caches
+    small_counts = list(query_counts(admin_client_root, tab_urls(small)).values())
+    large_counts = list(query_counts(admin_client_root, tab_urls(large)).values())
+    assert large_counts == small_counts
+    assert max(small_counts[1:]) <= 12  # a tab: session, user, part, permissions, its page
+
+
+def test_a_tab_page_reads_one_page_of_rows_and_counts_nothing(admin_client_root):
+    part = part_with(30)
+    url = tab_urls(part)[1]  # the stock tab
+    with CaptureQueriesContext(connection) as ctx:
+        assert admin_client_root.get(url).status_code == 200
+    stock_queries = [q["sql"] for q in ctx.captured_queries if '"inventory_stockitem"' in q["sql"]]
+    assert stock_queries and all("LIMIT 26" in sql for sql in stock_queries)
+    assert not any("COUNT(" in q["sql"] for q in ctx.captured_queries)
