@@ -109,7 +109,7 @@ UNFOLD = {
     ],
     "STYLES": [
         lambda request: static("admin_customisations/history.css"),
-        lambda request: static("admin_customisations/header.css"),
+        lambda request: static("admin_customisations/object_pages.css"),
     ],
     "SITE_URL": "/admin/",
     "SHOW_HISTORY": True,

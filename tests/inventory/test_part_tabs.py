@@ -66,8 +66,8 @@ def test_change_page_offers_the_tabs_and_loads_none_of_them(admin_client_root, p
     assert "SECRET-BATCH" not in content  # the stock table comes with its tab
     assert "{#" not in content and "lazy tab" not in content  # template comments stay out
     assert 'id="dataset-tab-stock-group"' in content  # unfold opens #dataset-tab-stock
-    # the header keeps the object's name (admin_customisations/static/.../header.css)
-    assert "admin_customisations/header.css" in content
+    # the header keeps the object's name (admin_customisations/static/.../object_pages.css)
+    assert "admin_customisations/object_pages.css" in content
 
 
 def test_tabs_that_do_not_apply_to_the_part_are_left_out(admin_client_root):
