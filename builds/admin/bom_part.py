@@ -1,5 +1,6 @@
 """The part admin's BOM features: the BOM inline, the BOM page (multi-level explosion and
-can-build), BOM figures in the part list, where-used, and the validate / copy actions.
+can-build), BOM figures in the part list, and the validate / copy actions (the part page's
+"Used in" tab: builds/admin/part_tabs.py).
 
 ``inventory/admin/parts.py`` wires these into ``PartAdmin``.
 """

@@ -1,6 +1,7 @@
 """Part admin: list with stock figures, filters, parameters inline, stock summary;
-for assemblies the BOM inline, BOM page and BOM actions; for components "where used"
-(the BOM parts live in builds/admin/bom_part.py)."""
+for assemblies the BOM inline, BOM page and BOM actions (builds/admin/bom_part.py); the
+page's lazy tabs: stock, allocations, orders, builds, where used, history
+(inventory/admin/part_tabs.py)."""
 
 import copy
 from decimal import Decimal
