@@ -8,17 +8,25 @@ the message next to the field it concerns (or at the top); an object already in
 the requested state is skipped. An ``each`` action over a selection larger than
 ``BULK_JOB_THRESHOLD``, or over "all N matching rows", becomes a background job
 (``admin_customisations.jobs``) that applies the same ``each`` per object.
+
+``detail_from_form_action`` offers such an action as a button on one object's
+change page (unfold ``actions_detail``): the same form, validation, services and
+transaction, for just that object, back to its page with the message.
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
+from unfold.decorators import action as unfold_action
 from unfold.widgets import (
     UnfoldAdminDecimalFieldWidget,
     UnfoldAdminSelectWidget,
@@ -140,8 +148,10 @@ def form_action(
         message = summary(changed, data) if summary else f"{description}: {changed} changed."
         return message + (f" {skipped} already up to date, skipped." if skipped else "")
 
-    def action(modeladmin, request, queryset):
-        submitted = "apply" in request.POST
+    def action(modeladmin, request, queryset, *, object_url=None):
+        # object_url: run for the one object of a change page (detail_from_form_action);
+        # never a background job, and back to that page when done
+        submitted = request.method == "POST" and "apply" in request.POST
         form = form_class(request.POST if submitted else None, queryset=queryset)
         select_across = request.POST.get("select_across") == "1"
         selection_error = None
@@ -157,7 +167,11 @@ def form_action(
         if selection_error:
             modeladmin.message_user(request, selection_error, messages.ERROR)
             return None
-        as_job = spec is not None and (select_across or queryset.count() > job_threshold())
+        as_job = (
+            spec is not None
+            and object_url is None
+            and (select_across or queryset.count() > job_threshold())
+        )
         if submitted and form.is_valid():
             if as_job:
                 job = start_bulk_job(
@@ -183,7 +197,7 @@ def form_action(
                 add_service_error(form, error, prefix=getattr(error, "item_prefix", ""))
             else:
                 modeladmin.message_user(request, message, messages.SUCCESS)
-                return None
+                return redirect(object_url) if object_url else None
         opts = modeladmin.model._meta
         object_count = queryset.count()
         context = {
@@ -202,6 +216,9 @@ def form_action(
             if select_across
             else [str(pk) for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)],
             "runs_as_job": as_job,
+            "object_url": object_url,
+            "cancel_url": object_url
+            or reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
             "media": modeladmin.media + form.media,
         }
         return TemplateResponse(request, "admin_customisations/action_form.html", context)
@@ -209,6 +226,42 @@ def form_action(
     action.__name__ = name
     action.bulk = spec
     return admin.action(description=description, permissions=[permission])(action)
+
+
+def detail_from_form_action(list_action, *, name=None, icon=None, variant=None):
+    """The change-page button (an unfold ``actions_detail`` entry) for ``form_action``
+    list action ``list_action``: the same form on the same page, for this object only.
+
+    GET shows the form; POST runs the action's own validation, services and transaction
+    for a queryset of just this object and returns to the object's page with the message
+    (a refusal re-shows the form with the message, nothing changed). The button is named
+    ``name`` (default ``detail_<action>``: assign it to that attribute of the ModelAdmin
+    and list it in ``actions_detail``) and needs the list action's permission.
+    """
+    action_name = list_action.__name__
+
+    def view(modeladmin, request, object_id):
+        opts = modeladmin.model._meta
+        obj = modeladmin.get_object(request, unquote(object_id))
+        if obj is None:  # unknown id, or "abc"
+            raise Http404(f"No such {opts.verbose_name}.")
+        object_url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)]
+        )
+        queryset = modeladmin.get_queryset(request).filter(pk=obj.pk)
+        response = list_action(modeladmin, request, queryset, object_url=object_url)
+        return response or redirect(object_url)
+
+    view.__name__ = name or f"detail_{action_name}"
+    view.form_action_name = action_name
+    extra = {"variant": variant} if variant is not None else {}
+    return unfold_action(
+        description=list_action.short_description,
+        url_path=action_name.replace("_", "-"),
+        permissions=list(list_action.allowed_permissions),
+        icon=icon,
+        **extra,
+    )(view)
 
 
 def per_item(service, *, verb: str):

@@ -7,12 +7,13 @@ A refusal shows the service's message on the form and changes nothing.
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import Http404
-from django.shortcuts import redirect
-from django.urls import reverse
-from unfold.decorators import action as unfold_action
 
-from admin_customisations.actions import ActionForm, autocomplete, form_action
+from admin_customisations.actions import (
+    ActionForm,
+    autocomplete,
+    detail_from_form_action,
+    form_action,
+)
 from admin_customisations.jobs.bulk import Skip
 from builds.choices import BuildStatus
 from builds.models import BuildItem, BuildLine
@@ -522,28 +523,9 @@ ACTIONS_BY_NAME = {a.__name__: a for a in BUILD_ACTIONS}
 
 
 def detail_action(name: str):
-    """The change-page button for changelist action ``name``: the same form, for this build."""
-    changelist_action = ACTIONS_BY_NAME[name]
-    permission = changelist_action.allowed_permissions[0]
-
-    def view(self, request, object_id):
-        queryset = self.get_queryset(request).filter(pk=object_id if object_id.isdigit() else None)
-        if not queryset.exists():
-            raise Http404("No such build order.")
-        response = changelist_action(self, request, queryset)
-        if response is None:
-            opts = self.model._meta
-            return redirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
-            )
-        return response
-
-    view.__name__ = f"detail_{name}"
-    return unfold_action(
-        description=changelist_action.short_description,
-        url_path=name.replace("_", "-"),
-        permissions=[permission],
-    )(view)
+    """The change-page button for changelist action ``name``: the same form, for this build
+    (``admin_customisations.actions.detail_from_form_action``)."""
+    return detail_from_form_action(ACTIONS_BY_NAME[name])
 
 
 DETAIL_GROUPS = [

@@ -4,6 +4,8 @@ import functools
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import get_language
@@ -26,7 +28,12 @@ from inventory.admin.filters import (
     SerializedFilter,
     StockPartCategorySubtreeFilter,
 )
-from inventory.admin.stock_actions import STOCK_ACTIONS
+from inventory.admin.stock_actions import (
+    STOCK_ACTIONS,
+    STOCK_DETAIL_LAYOUT,
+    offered_stock_detail_actions,
+    stock_detail_action,
+)
 from inventory.admin.timeline import render_timeline
 from inventory.choices import STOCK_STATUS_COLOURS
 from inventory.models import StockItem
@@ -192,6 +199,19 @@ class StockItemAdmin(StockroomModelAdmin):
 
     autocomplete_fields = ["part", "location", "customer", "belongs_to"]
     actions = STOCK_ACTIONS
+    # the item page's buttons: the list actions' forms and services, for this item
+    actions_detail = STOCK_DETAIL_LAYOUT
+    detail_move_stock = stock_detail_action("move_stock")
+    detail_count_stock = stock_detail_action("count_stock")
+    detail_add_stock = stock_detail_action("add_stock")
+    detail_remove_stock = stock_detail_action("remove_stock")
+    detail_split_stock = stock_detail_action("split_stock")
+    detail_serialize_stock = stock_detail_action("serialize_stock")
+    detail_change_status = stock_detail_action("change_status")
+    detail_assign_to_customer = stock_detail_action("assign_to_customer")
+    detail_return_from_customer = stock_detail_action("return_from_customer")
+    detail_install_into = stock_detail_action("install_into")
+    detail_uninstall = stock_detail_action("uninstall")
     readonly_fields = [
         "left_stock",
         "part",
@@ -235,8 +255,21 @@ class StockItemAdmin(StockroomModelAdmin):
         return self.fieldsets
 
     def has_change_permission(self, request, obj=None):
+        # obj may be the object id (unfold's detail actions): user_may resolves it
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or may_change_stock_item(request.user, obj))
+        return allowed and (
+            not isinstance(obj, StockItem) or may_change_stock_item(request.user, obj)
+        )
+
+    def get_actions_detail(self, request, object_id):
+        actions = super().get_actions_detail(request, object_id)
+        if not actions:
+            return actions
+        try:
+            item = self.get_queryset(request).filter(pk=unquote(str(object_id))).first()
+        except (TypeError, ValueError, ValidationError):
+            item = None  # "abc" in the URL: the page answers "not found"
+        return offered_stock_detail_actions(actions, item)
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)

@@ -3,13 +3,18 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from admin_customisations.actions import ActionForm, autocomplete, form_action
+from admin_customisations.actions import (
+    ActionForm,
+    autocomplete,
+    detail_from_form_action,
+    form_action,
+)
 from admin_customisations.jobs.bulk import Skip
 from inventory.choices import StockStatus
 from inventory.models import StockItem, StockLocation
 from inventory.services import stock as services
 from inventory.services import stock_bulk as bulk
-from inventory.services.common import fmt
+from inventory.services.common import fmt, operation_applies
 from orders.models import Company
 
 QUANTITY = {"max_digits": 15, "decimal_places": 5, "min_value": 0}
@@ -402,3 +407,66 @@ STOCK_ACTIONS = [
         permission="delete",
     ),
 ]
+
+STOCK_ACTIONS_BY_NAME = {a.__name__: a for a in STOCK_ACTIONS}
+
+# The stock item page's buttons: list action -> (the stock operation it performs, see
+# inventory.services.common.OPERATIONS; its icon). Merging needs two items and deleting
+# has Django's own button, so neither is offered here.
+DETAIL_OPERATIONS = {
+    "move_stock": ("move", "move_item"),
+    "count_stock": ("count", "fact_check"),
+    "add_stock": ("add", "add"),
+    "remove_stock": ("remove", "remove"),
+    "split_stock": ("split", "call_split"),
+    "serialize_stock": ("serialize", "pin"),
+    "change_status": ("status", "label"),
+    "assign_to_customer": ("assign", "local_shipping"),
+    "return_from_customer": ("return", "assignment_return"),
+    "install_into": ("install", "login"),
+    "uninstall": ("uninstall", "logout"),
+}
+
+
+def stock_detail_action(name):
+    """The stock item page's button for list action ``name`` (same form and service)."""
+    return detail_from_form_action(STOCK_ACTIONS_BY_NAME[name], icon=DETAIL_OPERATIONS[name][1])
+
+
+STOCK_DETAIL_LAYOUT = [
+    "detail_move_stock",
+    "detail_count_stock",
+    {
+        "title": "Quantity",
+        "icon": "exposure",
+        "items": [
+            "detail_add_stock",
+            "detail_remove_stock",
+            "detail_split_stock",
+            "detail_serialize_stock",
+        ],
+    },
+    "detail_change_status",
+    {
+        "title": "Customer and assembly",
+        "icon": "swap_horiz",
+        "items": [
+            "detail_assign_to_customer",
+            "detail_return_from_customer",
+            "detail_install_into",
+            "detail_uninstall",
+        ],
+    },
+]
+
+
+def offered_stock_detail_actions(actions, item):
+    """The page's buttons that apply to ``item`` as it is (``operation_applies``)."""
+    if item is None:
+        return actions
+    offered = {
+        f"detail_{name}"
+        for name, (operation, _) in DETAIL_OPERATIONS.items()
+        if operation_applies(item, operation)
+    }
+    return [a for a in actions if a.method.__name__ in offered]

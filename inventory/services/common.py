@@ -201,6 +201,32 @@ STATE_OPERATIONS = {
     StockItemState.WITH_CUSTOMER: frozenset({"return"}),
 }
 
+# Operations made for a state (return from customer, uninstall): an item in no such state
+# has nothing to return or uninstall.
+STATE_ONLY_OPERATIONS = frozenset().union(*STATE_OPERATIONS.values())
+
+# Operations the stock services refuse for a serialized item (``_check_not_serialized``):
+# a serial number is one unit, so its quantity cannot change.
+SERIALIZED_REFUSED_OPERATIONS = frozenset({"add", "remove", "split", "serialize"})
+
+
+def operation_applies(item, operation: str) -> bool:
+    """Could ``operation`` (a key of OPERATIONS) apply to ``item`` as it is now? The same
+    rules the services enforce (check_item_changeable, serialized items, serializing needs a
+    trackable part), asked before offering the operation on the item's page; the service
+    still decides (quantities, ownership, …)."""
+    if operation not in OPERATIONS:
+        raise ValueError(f"Unknown stock operation {operation!r}")
+    state = item.state
+    if state is not None:
+        return operation in STATE_OPERATIONS[state]
+    if operation in STATE_ONLY_OPERATIONS:
+        return False
+    if item.is_serialized and operation in SERIALIZED_REFUSED_OPERATIONS:
+        return False
+    return operation != "serialize" or item.part.trackable
+
+
 # The timeline entry that records when an item entered each state.
 STATE_TRACKING = {
     StockItemState.CONSUMED: [StockHistoryCode.BUILD_CONSUMED],
