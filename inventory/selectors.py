@@ -199,3 +199,44 @@ def annotate_location_counts(locations) -> None:
     _subtree_counts(locations, StockLocation, stored_field="items_stored")
     for location in locations:
         location.item_count = location.subtree_count
+
+
+# ---------------------------------------------------------------------------
+# What pickers offer (admin_customisations.pickers)
+
+
+def placeable_locations(queryset=None):
+    """Locations stock may be put into: not structural (the stock services and the build
+    services refuse structural locations; their sub-locations hold the stock)."""
+    queryset = StockLocation.objects.all() if queryset is None else queryset
+    return queryset.filter(structural=False)
+
+
+def part_ids_with_variants(part_ids) -> set[int]:
+    """``part_ids`` and every variant below them, at any depth (one query per level)."""
+    found, frontier = set(part_ids), set(part_ids)
+    while frontier:
+        frontier = (
+            set(Part.objects.filter(variant_of_id__in=frontier).values_list("pk", flat=True))
+            - found
+        )
+        found |= frontier
+    return found
+
+
+def allocatable_items(queryset, part_ids):
+    """In-stock items of ``part_ids`` with unallocated quantity, annotated ``free`` (what no
+    sales order or build holds yet). Served by the items' part index; the allocated sum is
+    a subquery per candidate row, evaluated only up to the caller's LIMIT."""
+    from inventory.allocations import item_allocated_expression
+
+    return (
+        queryset.in_stock()
+        .filter(part_id__in=list(part_ids))
+        .annotate(
+            free=ExpressionWrapper(
+                F("quantity") - item_allocated_expression(), output_field=QUANTITY
+            )
+        )
+        .filter(free__gt=0)
+    )

@@ -15,12 +15,16 @@ from admin_customisations.actions import (
     form_action,
 )
 from admin_customisations.jobs.bulk import Skip
+from admin_customisations.pickers import Picker, narrow_to_picker, register_picker, scope_id
 from builds.choices import BuildStatus
-from builds.models import BuildItem, BuildLine
+from builds.models import BuildItem, BuildLine, BuildOrder
+from builds.selectors.bom import valid_allocation_part_ids_many
 from builds.selectors.build import build_outputs
 from builds.services import build as services
+from inventory.admin.pickers import stock_item_label
 from inventory.choices import AVAILABLE_STATUSES, StockStatus
-from inventory.models import StockItem, StockLocation
+from inventory.models import StockItem
+from inventory.selectors import allocatable_items, placeable_locations
 from inventory.services.common import fmt
 
 QUANTITY = {"max_digits": 15, "decimal_places": 5, "min_value": 0}
@@ -34,7 +38,7 @@ def _notes():
 
 def _location(help_text, required=False):
     return forms.ModelChoiceField(
-        StockLocation.objects.all(),
+        placeable_locations(),
         required=required,
         widget=autocomplete(StockItem, "location"),
         help_text=help_text,
@@ -179,6 +183,37 @@ class AllocateForm(BuildForm):
     def setup(self):
         self._choices("line", _lines, _line_label)
         self._choices("output", _outputs, _output_label)
+        scope = self.build.pk if self.build is not None else ""
+        narrow_to_picker(
+            self.fields["stock_item"], BUILD_ALLOCATION_PICKER, BuildItem, "stock_item", scope
+        )
+
+
+def _build_allocation_choices(queryset, scope):
+    """In-stock items with free quantity of the parts some line of the build may use (its
+    component, substitutes and, if allowed, variants: ``valid_allocation_part_ids_many``),
+    from the build's source location subtree when it has one. Which line: the service's
+    check on submit, next to the field."""
+    build = BuildOrder.objects.filter(pk=scope_id(scope)).select_related("take_from").first()
+    if build is None:
+        return queryset.none()
+    bom_items = [line.bom_item for line in build.lines.select_related("bom_item__sub_part")]
+    part_ids = set().union(*valid_allocation_part_ids_many(bom_items).values())
+    items = allocatable_items(queryset, part_ids)
+    if build.take_from_id:
+        items = items.in_location_subtree(build.take_from)
+    return items
+
+
+BUILD_ALLOCATION_PICKER = register_picker(
+    Picker(
+        name="build_allocation",
+        restrict=_build_allocation_choices,
+        label=stock_item_label,
+        refusal="Choose an in-stock item, not fully allocated, of a part this build's lines "
+        "may use (from its source location).",
+    )
+)
 
 
 def _allocation_label(allocation):

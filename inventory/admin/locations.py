@@ -11,15 +11,24 @@ from admin_customisations.memo import cached_per_object
 from inventory.admin.tree import TreeAdmin
 from inventory.models import StockItem, StockLocation
 from inventory.permissions import changeable_locations, may_change_location
-from inventory.selectors import annotate_location_counts
+from inventory.selectors import annotate_location_counts, placeable_locations
 from inventory.services.stock import stock_location_delete, stock_location_move_items
 
 ITEMS_SHOWN = 20
 
+# Autocomplete sources (model, field) that choose where stock is put: structural locations
+# are refused there (inventory.services.stock, builds.services.build_common.check_location).
+PLACEMENT_SOURCES = {
+    ("stockitem", "location"),
+    ("buildorder", "destination"),
+    ("purchaseorder", "destination"),
+    ("purchaseorderline", "destination"),
+}
+
 
 class MoveAllItemsForm(ActionForm):
     destination = forms.ModelChoiceField(
-        StockLocation.objects.all(),
+        placeable_locations(),
         widget=autocomplete(StockItem, "location"),
         help_text="Every in-stock item stored directly in the selected locations moves here.",
     )
@@ -74,13 +83,15 @@ class StockLocationAdmin(TreeAdmin):
     ]
 
     def get_search_results(self, request, queryset, search_term):
-        """Autocomplete for a stock item's location (moving, receiving, returning stock) offers only
-        locations the user may put stock into (stock ownership); other searches see everything."""
+        """Autocomplete for where stock goes (a stock item's location: moving, receiving,
+        returning stock; a build's or purchase order's destination) offers only locations the user may put stock
+        into: not structural (the services refuse those) and, for stock, owned (stock
+        ownership). Other searches (filters, a build's source) see everything."""
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if (
-            request.GET.get("model_name") == "stockitem"
-            and request.GET.get("field_name") == "location"
-        ):
+        source = (request.GET.get("model_name"), request.GET.get("field_name"))
+        if source in PLACEMENT_SOURCES:
+            queryset = placeable_locations(queryset)
+        if source == ("stockitem", "location"):
             queryset = changeable_locations(request.user, queryset)
         return queryset, may_have_duplicates
 

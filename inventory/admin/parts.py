@@ -30,6 +30,7 @@ from builds.admin.bom_part import (
 )
 from builds.services.bom import bom_propagate_trackable
 from inventory.admin.filters import HasStockFilter, LowStockFilter, PartCategorySubtreeFilter
+from inventory.admin.parameters import PartParameterForm
 from inventory.admin.part_actions import PART_ACTIONS
 from inventory.admin.part_tabs import part_tabs
 from inventory.models import Part, PartParameter, StockItem
@@ -43,6 +44,7 @@ FLAGS = ["assembly", "component", "trackable", "purchaseable", "salable", "virtu
 
 class PartParameterInline(TabularInline):
     model = PartParameter
+    form = PartParameterForm  # values of parameters with choices: a select
     fields = ["template", "data"]
     autocomplete_fields = ["template"]
     extra = 0

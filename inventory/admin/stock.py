@@ -21,6 +21,7 @@ from admin_customisations.paginator import (
     LargeTablePaginator,
     action_checkbox_html,
 )
+from admin_customisations.pickers import PickerEndpointMixin
 from inventory.admin.filters import (
     ExpiredFilter,
     InStockFilter,
@@ -156,7 +157,7 @@ def in_state_for_list(queryset, state):
 
 
 @admin.register(StockItem)
-class StockItemAdmin(StockroomModelAdmin):
+class StockItemAdmin(PickerEndpointMixin, StockroomModelAdmin):
     list_display = [
         "part_link",
         "quantity_display",

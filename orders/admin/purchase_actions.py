@@ -17,7 +17,7 @@ from unfold.widgets import UnfoldAdminSingleDateWidget, UnfoldBooleanSwitchWidge
 from admin_customisations.actions import ActionForm, add_service_error, autocomplete, form_action
 from admin_customisations.jobs.bulk import Skip
 from inventory.choices import StockStatus
-from inventory.models import StockLocation
+from inventory.selectors import placeable_locations
 from inventory.services.common import fmt
 from orders.choices import PurchaseOrderStatus
 from orders.models import PurchaseOrderLine
@@ -224,7 +224,7 @@ def receive_form(order, lines):
             label="Packs",
         )
         fields[ReceiveFormBase.name(line, "location")] = forms.ModelChoiceField(
-            StockLocation.objects.all(),
+            placeable_locations(),
             required=False,
             initial=line.destination_id or order.destination_id,
             widget=autocomplete(PurchaseOrderLine, "destination"),

@@ -3,6 +3,7 @@ inline (stock items the customer has); actions for every transition and for rece
 Every write goes through orders.services.returns."""
 
 from django.contrib import admin
+from django.db.models import Q
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -17,6 +18,7 @@ from admin_customisations.base import (
     StockroomModelAdmin,
     admin_change_reason,
 )
+from admin_customisations.pickers import Picker, narrow_to_picker, register_picker, scope_id
 from inventory.admin.filters import YesNoFilter
 from orders.admin import returns_actions as ro_actions
 from orders.admin.common import OrderReferenceForm
@@ -59,6 +61,31 @@ class ReturnLineForm(ServiceInlineForm):
         return values
 
 
+def _return_line_choices(queryset, scope):
+    """Stock items the order's customer has (shipped to them or sent), and the items already
+    on the order's lines (a received line's item is back with us)."""
+    order = ReturnOrder.objects.filter(pk=scope_id(scope)).values_list("pk", "customer_id").first()
+    if order is None:
+        return queryset.none()
+    on_lines = ReturnOrderLine.objects.filter(order_id=order[0]).values("item_id")
+    return queryset.filter(Q(customer_id=order[1]) | Q(pk__in=on_lines))
+
+
+def _return_line_label(item) -> str:
+    batch = f" (batch {item.batch})" if item.batch else ""
+    return f"{item}{batch}"
+
+
+RETURN_LINE_PICKER = register_picker(
+    Picker(
+        name="return_line",
+        restrict=_return_line_choices,
+        label=_return_line_label,
+        refusal="Choose a stock item this order's customer has.",
+    )
+)
+
+
 class ReturnOrderLineInline(TabularInline):
     model = ReturnOrderLine
     form = ReturnLineForm
@@ -71,6 +98,13 @@ class ReturnOrderLineInline(TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("item__part", "order")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        field = formset.form.base_fields.get("item")
+        if obj is not None and field is not None:  # a new class per call: safe to narrow
+            narrow_to_picker(field, RETURN_LINE_PICKER, ReturnOrderLine, "item", obj.pk)
+        return formset
 
     def _open(self, obj):
         return obj is None or obj.status in RETURN_OPEN

@@ -8,7 +8,8 @@ from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldBoolea
 
 from admin_customisations.actions import autocomplete, form_action
 from inventory.choices import StockStatus
-from inventory.models import StockItem, StockLocation
+from inventory.models import StockItem
+from inventory.selectors import placeable_locations
 from inventory.services.common import fmt
 from orders.admin.common import status_message
 from orders.admin.sales_actions import BulkConfirmForm, ConfirmForm, OrderActionForm, detail_action
@@ -69,7 +70,7 @@ class ReceiveForm(OrderActionForm):
     )
     lines = forms.ModelMultipleChoiceField(queryset=None, help_text="Lines not received yet.")
     location = forms.ModelChoiceField(
-        StockLocation.objects.all(), widget=autocomplete(StockItem, "location")
+        placeable_locations(), widget=autocomplete(StockItem, "location")
     )
     status = forms.TypedChoiceField(
         choices=StockStatus.choices, coerce=int, initial=StockStatus.QUARANTINED

@@ -30,11 +30,14 @@ from admin_customisations.actions import (
     form_action,
 )
 from admin_customisations.jobs.bulk import Skip
+from admin_customisations.pickers import Picker, narrow_to_picker, register_picker, scope_id
+from inventory.admin.pickers import stock_item_label
 from inventory.models import StockItem
+from inventory.selectors import allocatable_items, part_ids_with_variants
 from inventory.services.common import fmt
 from orders.admin.common import status_message
 from orders.choices import SALES_OPEN, SalesOrderStatus
-from orders.models import SalesOrderAllocation, SalesOrderShipment
+from orders.models import SalesOrderAllocation, SalesOrderLine, SalesOrderShipment
 from orders.selectors.sales import order_allocations, sales_lines_with_allocation
 from orders.services import sales as services
 from orders.services.common import may_change_order
@@ -353,9 +356,33 @@ class AllocateForm(OrderActionForm):
     def setup(self):
         self.fields["line"].queryset = self.obj.lines.select_related("part").order_by("pk")
         self.fields["shipment"].queryset = _pending_shipments(self.obj)
+        narrow_to_picker(
+            self.fields["item"], SALES_ALLOCATION_PICKER, SalesOrderAllocation, "item", self.obj.pk
+        )
 
     def summary(self):
         return line_summary(self.obj)
+
+
+def _sales_allocation_choices(queryset, scope):
+    """In-stock items with free quantity of the order's line parts or their variants (the
+    line itself is the service's check on submit, shown next to the field)."""
+    order_id = scope_id(scope)
+    part_ids = set(
+        SalesOrderLine.objects.filter(order_id=order_id).values_list("part_id", flat=True)
+    )
+    return allocatable_items(queryset, part_ids_with_variants(part_ids))
+
+
+SALES_ALLOCATION_PICKER = register_picker(
+    Picker(
+        name="sales_allocation",
+        restrict=_sales_allocation_choices,
+        label=stock_item_label,
+        refusal="Choose an in-stock item of one of this order's parts (or a variant) that "
+        "is not fully allocated.",
+    )
+)
 
 
 class UnallocateForm(OrderActionForm):

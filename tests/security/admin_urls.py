@@ -61,10 +61,14 @@ CUSTOM_URLS = {
 CUSTOM_URL_ARGS = {"inventory_part_tab": ("history",)}
 
 # Pages a ModelAdmin adds that are not about one object (no id in the URL): url name ->
-# (letter the model's role needs, the methods the page answers).
+# (letter the model's role needs, the methods the page answers[; statuses an allowed GET
+# may answer besides 200/302]).
 CUSTOM_MODEL_URLS = {
     # stock as of a date (a read; a POST starts the job writing a large answer's file)
     "inventory_stockitem_as_of": ("V", {"GET", "POST"}),
+    # the stock pickers' autocomplete (admin_customisations.pickers): a read, like Django's
+    # (404 without a picker named: the suite's GET has no query)
+    "inventory_stockitem_picker": ("V", {"GET"}, (404,)),
 }
 
 # Admins whose objects are not visible to everyone who may view the model.
@@ -157,8 +161,16 @@ def classify_urls(model_admin) -> tuple[list[AdminUrl], list[str]]:
                 )
             )
         elif name in CUSTOM_MODEL_URLS:
-            letter, methods = CUSTOM_MODEL_URLS[name]
-            urls.append(AdminUrl(name, "custom_model", letter=letter, methods=frozenset(methods)))
+            letter, methods, *also_ok = CUSTOM_MODEL_URLS[name]
+            urls.append(
+                AdminUrl(
+                    name,
+                    "custom_model",
+                    letter=letter,
+                    methods=frozenset(methods),
+                    also_ok=tuple(also_ok[0]) if also_ok else (),
+                )
+            )
         elif name.startswith(prefix) and name.removeprefix(prefix) in STANDARD_SUFFIXES:
             urls.append(AdminUrl(name, STANDARD_SUFFIXES[name.removeprefix(prefix)]))
         else:
