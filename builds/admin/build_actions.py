@@ -21,10 +21,10 @@ from builds.models import BuildItem, BuildLine, BuildOrder
 from builds.selectors.bom import valid_allocation_part_ids_many
 from builds.selectors.build import build_outputs
 from builds.services import build as services
-from inventory.admin.pickers import stock_item_label
+from inventory.admin.pickers import placeable_location_field, stock_item_label
 from inventory.choices import AVAILABLE_STATUSES, StockStatus
 from inventory.models import StockItem
-from inventory.selectors import allocatable_items, placeable_locations
+from inventory.selectors import allocatable_items
 from inventory.services.common import fmt
 
 QUANTITY = {"max_digits": 15, "decimal_places": 5, "min_value": 0}
@@ -37,12 +37,7 @@ def _notes():
 
 
 def _location(help_text, required=False):
-    return forms.ModelChoiceField(
-        placeable_locations(),
-        required=required,
-        widget=autocomplete(StockItem, "location"),
-        help_text=help_text,
-    )
+    return placeable_location_field(required=required, help_text=help_text)
 
 
 class BuildForm(ActionForm):

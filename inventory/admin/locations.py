@@ -6,8 +6,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from unfold.decorators import display
 
-from admin_customisations.actions import ActionForm, autocomplete, form_action
+from admin_customisations.actions import ActionForm, form_action
 from admin_customisations.memo import cached_per_object
+from inventory.admin.pickers import placeable_location_field
 from inventory.admin.tree import TreeAdmin
 from inventory.models import StockItem, StockLocation
 from inventory.permissions import changeable_locations, may_change_location
@@ -27,9 +28,7 @@ PLACEMENT_SOURCES = {
 
 
 class MoveAllItemsForm(ActionForm):
-    destination = forms.ModelChoiceField(
-        placeable_locations(),
-        widget=autocomplete(StockItem, "location"),
+    destination = placeable_location_field(
         help_text="Every in-stock item stored directly in the selected locations moves here.",
     )
     notes = forms.CharField(required=False, max_length=500)

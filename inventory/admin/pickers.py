@@ -12,3 +12,28 @@ def stock_item_label(item) -> str:
     amount = f"{fmt(item.quantity if free is None else free)} available"
     batch = f" (batch {item.batch})" if item.batch else ""
     return f"{what} · {place} · {amount}{batch}"
+
+
+STRUCTURAL_REFUSAL = (
+    "Choose a location that is not structural (its sub-locations hold the stock), and that "
+    "still exists."
+)
+
+
+def placeable_location_field(*, source=None, **kwargs):
+    """A form field choosing where stock goes: structural locations are neither offered (the
+    autocomplete of ``source``, a (model, field) where stock goes: see
+    ``inventory.admin.locations.PLACEMENT_SOURCES``) nor accepted (a field error)."""
+    from django import forms
+
+    from admin_customisations.actions import autocomplete
+    from inventory.models import StockItem
+    from inventory.selectors import placeable_locations
+
+    model, field = source or (StockItem, "location")
+    return forms.ModelChoiceField(
+        placeable_locations(),
+        widget=autocomplete(model, field),
+        error_messages={"invalid_choice": STRUCTURAL_REFUSAL},
+        **kwargs,
+    )

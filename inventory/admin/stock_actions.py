@@ -10,9 +10,9 @@ from admin_customisations.actions import (
     form_action,
 )
 from admin_customisations.jobs.bulk import Skip
+from inventory.admin.pickers import placeable_location_field
 from inventory.choices import StockStatus
 from inventory.models import StockItem
-from inventory.selectors import placeable_locations
 from inventory.services import stock as services
 from inventory.services import stock_bulk as bulk
 from inventory.services.common import fmt, operation_applies
@@ -22,16 +22,7 @@ QUANTITY = {"max_digits": 15, "decimal_places": 5, "min_value": 0}
 
 
 def _location_field(required=True, help_text=""):
-    return forms.ModelChoiceField(
-        placeable_locations(),
-        required=required,
-        widget=autocomplete(StockItem, "location"),
-        help_text=help_text,
-        error_messages={
-            "invalid_choice": "Choose a location that is not structural (its sub-locations "
-            "hold the stock)."
-        },
-    )
+    return placeable_location_field(required=required, help_text=help_text)
 
 
 def _notes():

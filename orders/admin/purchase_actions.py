@@ -14,10 +14,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from unfold.widgets import UnfoldAdminSingleDateWidget, UnfoldBooleanSwitchWidget
 
-from admin_customisations.actions import ActionForm, add_service_error, autocomplete, form_action
+from admin_customisations.actions import ActionForm, add_service_error, form_action
 from admin_customisations.jobs.bulk import Skip
+from inventory.admin.pickers import placeable_location_field
 from inventory.choices import StockStatus
-from inventory.selectors import placeable_locations
 from inventory.services.common import fmt
 from orders.choices import PurchaseOrderStatus
 from orders.models import PurchaseOrderLine
@@ -223,11 +223,10 @@ def receive_form(order, lines):
             initial=fmt(line.outstanding_packs),  # "3", not "3.00000" from PostgreSQL
             label="Packs",
         )
-        fields[ReceiveFormBase.name(line, "location")] = forms.ModelChoiceField(
-            placeable_locations(),
+        fields[ReceiveFormBase.name(line, "location")] = placeable_location_field(
+            source=(PurchaseOrderLine, "destination"),
             required=False,
             initial=line.destination_id or order.destination_id,
-            widget=autocomplete(PurchaseOrderLine, "destination"),
             label="Location",
         )
         fields[ReceiveFormBase.name(line, "batch")] = forms.CharField(

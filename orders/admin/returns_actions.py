@@ -6,10 +6,9 @@ from django.core.exceptions import ValidationError
 from unfold.enums import ActionVariant
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldBooleanSwitchWidget
 
-from admin_customisations.actions import autocomplete, form_action
+from admin_customisations.actions import form_action
+from inventory.admin.pickers import placeable_location_field
 from inventory.choices import StockStatus
-from inventory.models import StockItem
-from inventory.selectors import placeable_locations
 from inventory.services.common import fmt
 from orders.admin.common import status_message
 from orders.admin.sales_actions import BulkConfirmForm, ConfirmForm, OrderActionForm, detail_action
@@ -69,9 +68,7 @@ class ReceiveForm(OrderActionForm):
         "order). A line is received once; nothing is received unless every chosen line can be."
     )
     lines = forms.ModelMultipleChoiceField(queryset=None, help_text="Lines not received yet.")
-    location = forms.ModelChoiceField(
-        placeable_locations(), widget=autocomplete(StockItem, "location")
-    )
+    location = placeable_location_field()
     status = forms.TypedChoiceField(
         choices=StockStatus.choices, coerce=int, initial=StockStatus.QUARANTINED
     )
