@@ -74,14 +74,23 @@ class ObjectRulesActionsMixin:
             self._extract_action_names(self.actions_row)
         )
 
+    def object_for_rules(self, request, object_id):
+        """The object ``object_id`` names (None: none, or "abc"), loaded once per request: a
+        page asks the rules once per detail action (and unfold once per permission)."""
+        cache = request.__dict__.setdefault("_objects_for_rules", {})
+        key = (self.model._meta.label_lower, str(object_id))
+        if key not in cache:
+            try:
+                cache[key] = self.model._default_manager.filter(pk=unquote(str(object_id))).first()
+            except (TypeError, ValueError, ValidationError):
+                cache[key] = None  # "abc" in the URL: the action's own view answers 404
+        return cache[key]
+
     def _object_rules_allow_action(self, request, object_id, method) -> bool:
         declared = getattr(method, "allowed_permissions", None) or ("change",)
         if all(p == "view" or p.endswith(".view") for p in declared):
             return True
-        try:
-            obj = self.model._default_manager.filter(pk=unquote(str(object_id))).first()
-        except (TypeError, ValueError, ValidationError):
-            return True  # "abc" in the URL: the action's own view answers 404
+        obj = self.object_for_rules(request, object_id)
         return obj is None or object_rules_allow(request.user, obj)
 
     def get_unfold_action(self, action):

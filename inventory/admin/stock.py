@@ -4,8 +4,6 @@ import functools
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import get_language
@@ -256,7 +254,9 @@ class StockItemAdmin(PickerEndpointMixin, StockroomModelAdmin):
         return self.fieldsets
 
     def has_change_permission(self, request, obj=None):
-        # obj may be the object id (unfold's detail actions): user_may resolves it
+        if obj is not None and not isinstance(obj, StockItem):
+            # the object id (unfold's detail actions): the item, loaded once per request
+            obj = self.object_for_rules(request, obj) or obj
         allowed = super().has_change_permission(request, obj)
         return allowed and (
             not isinstance(obj, StockItem) or may_change_stock_item(request.user, obj)
@@ -266,11 +266,7 @@ class StockItemAdmin(PickerEndpointMixin, StockroomModelAdmin):
         actions = super().get_actions_detail(request, object_id)
         if not actions:
             return actions
-        try:
-            item = self.get_queryset(request).filter(pk=unquote(str(object_id))).first()
-        except (TypeError, ValueError, ValidationError):
-            item = None  # "abc" in the URL: the page answers "not found"
-        return offered_stock_detail_actions(actions, item)
+        return offered_stock_detail_actions(actions, self.object_for_rules(request, object_id))
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
