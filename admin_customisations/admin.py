@@ -28,11 +28,21 @@ from unfold.widgets import UnfoldBooleanSwitchWidget
 from admin_customisations.history import log_admin as _log_admin  # noqa: F401  (Recent changes)
 from admin_customisations.jobs import admin as _job_admin  # noqa: F401  (registers the job pages)
 from admin_customisations.permissions import with_action_permissions
-from admin_customisations.roles import ACTIONS, ROLE_BY_NAME, ROLES, group_roles, set_group_roles
+from admin_customisations.roles import (
+    ACTIONS,
+    ROLE_BY_NAME,
+    ROLES,
+    group_roles,
+    holds_admin_role,
+    set_group_roles,
+)
 from inventory.services.actors import system_usernames
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
+
+# The home page is the dashboard (admin_customisations/dashboard, DASHBOARD_CALLBACK).
+admin.site.index_template = "admin_customisations/dashboard/index.html"
 
 
 @admin.register(User)
@@ -163,6 +173,14 @@ class GroupAdmin(BaseGroupAdmin, ModelAdmin):
         return ", ".join(f"{p.content_type.app_label}.{p.codename}" for p in names) or "none"
 
 
+class InternalsAdminMixin:
+    """Celery/beat pages: on the app index and "all applications" only for the admin role
+    (``holds_admin_role``); the pages themselves keep their permissions."""
+
+    def has_module_permission(self, request):
+        return holds_admin_role(request.user) and super().has_module_permission(request)
+
+
 for _model, _base in [
     (TaskResult, BaseTaskResultAdmin),
     (GroupResult, BaseGroupResultAdmin),
@@ -175,6 +193,7 @@ for _model, _base in [
     admin.site.unregister(_model)
     # unfold look; actions that declare no permission (celery-beat's) require change
     admin.site.register(
-        _model, with_action_permissions(type(_base.__name__, (_base, ModelAdmin), {}))
+        _model,
+        with_action_permissions(type(_base.__name__, (InternalsAdminMixin, _base, ModelAdmin), {})),
     )
 from admin_customisations import login_attempts_admin as _login_attempts_admin  # noqa: E402, F401  (axes pages)

@@ -28,15 +28,23 @@ def sidebar_navigation(request):
     """Build unfold's sidebar from ``SIDEBAR_GROUPS`` for this request's user.
 
     A model (or a page of its admin) appears when its admin is registered and the user may
-    view it; a group appears when it has at least one entry.
+    view it; a group appears when it has at least one entry. Celery/beat pages
+    (``roles.INTERNAL_APPS``) appear only for the admin role (``roles.holds_admin_role``).
     """
+    from admin_customisations.roles import INTERNAL_APPS, holds_admin_role
     from config.unfold import SIDEBAR_GROUPS
 
     registered = _registered_models()
+    internals = holds_admin_role(request.user)
     navigation = []
     for title, entries in SIDEBAR_GROUPS:
         items = []
         for key, icon, *label in entries:
+            if key.startswith("admin:"):  # a page of the site itself (the dashboard)
+                items.append({"title": label[0], "icon": icon, "link": reverse(key)})
+                continue
+            if key.split(".")[0] in INTERNAL_APPS and not internals:
+                continue
             key, _, page = key.partition(":")
             if key not in registered:
                 continue

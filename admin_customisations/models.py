@@ -294,4 +294,5 @@ class ImportRun(models.Model):
             type(self).objects.filter(pk=self.pk).update(file="")
 
 
+from admin_customisations.dashboard.models import DashboardSnapshot  # noqa: E402,F401  (registers the model)
 from admin_customisations.history.models import ChangeLogEntry  # noqa: E402,F401  (registers the model)

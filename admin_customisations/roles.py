@@ -113,6 +113,24 @@ ROLES: tuple[Role, ...] = (
 )
 
 ROLE_BY_NAME = {role.name: role for role in ROLES}
+
+# Apps whose pages are operations internals (Celery results, beat schedules): listed in the
+# sidebar and on the app index only for users who hold the admin role (``holds_admin_role``).
+INTERNAL_APPS = ("django_celery_results", "django_celery_beat")
+
+
+def holds_admin_role(user) -> bool:
+    """Superusers, and users whose groups hold the "Administration" role with *change*
+    (every demo group holds it with view only, to follow jobs: docs/decisions.md)."""
+    from django_celery_beat.models import PeriodicTask
+
+    from admin_customisations.permissions import user_may
+
+    return bool(user and user.is_active) and (
+        user.is_superuser or user_may(user, "change", model=PeriodicTask)
+    )
+
+
 ROLE_CHOICES = [(role.name, role.label) for role in ROLES]
 
 # The demo groups, as in InvenTree's demo: role -> actions.

@@ -26,6 +26,13 @@ SCHEDULES: tuple[Schedule, ...] = (
         "Re-enqueues bulk jobs whose worker died, fails jobs that keep dying and removes "
         "expired job result files.",
     ),
+    Schedule(
+        "Dashboard: stock figures",
+        "stockroom.refresh_dashboard",
+        600,
+        "Recomputes the home page's stock value, value by category and expiry counts "
+        "(admin_customisations/dashboard/snapshot.py).",
+    ),
 )
 
 

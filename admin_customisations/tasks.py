@@ -16,4 +16,5 @@ def health_check() -> dict:
 
 
 # The job runner's tasks live with the runner; importing them here registers them with Celery.
+from admin_customisations.dashboard.tasks import refresh_dashboard  # noqa: E402, F401
 from admin_customisations.jobs.tasks import reap_jobs, run_bulk_job  # noqa: E402, F401

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 # entry "app_label.model_name:suffix" with a title is a page of that model's admin (URL name
 # admin:<app_label>_<model_name>_<suffix>), shown to users who may view the model.
 SIDEBAR_GROUPS = [
+    # the home page (admin_customisations/dashboard): "admin:index" is a URL name, not a model
+    (_("Home"), [("admin:index", "dashboard", _("Dashboard"))]),
     (
         _("Parts & BOMs"),
         [
@@ -114,6 +116,7 @@ UNFOLD = {
     "SITE_URL": "/admin/",
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "admin_customisations.dashboard.callback.dashboard_callback",
     "ENVIRONMENT": "admin_customisations.callbacks.environment_callback",
     "ENVIRONMENT_TITLE_PREFIX": "admin_customisations.callbacks.environment_title_prefix",
     "SIDEBAR": {

@@ -110,6 +110,24 @@ class ExpiredFilter(YesNoFilter):
         return queryset.not_expired()
 
 
+class ExpiresWithinFilter(RadioFilter):
+    """In-stock items that expire within N days and have not expired yet
+    (``StockItemQuerySet.expiring``); the dashboard's "expiring" figure links here."""
+
+    title = "expires within"
+    parameter_name = "expires_within"
+    DAYS = (7, 30, 90)
+
+    def lookups(self, request, model_admin):
+        return [(str(days), f"{days} days") for days in self.DAYS]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit() and int(value) in self.DAYS:
+            return queryset.expiring(int(value))
+        return queryset
+
+
 class SerializedFilter(YesNoFilter):
     title = "serialized"
     parameter_name = "serialized"

@@ -22,6 +22,7 @@ from admin_customisations.paginator import (
 from admin_customisations.pickers import PickerEndpointMixin
 from inventory.admin.filters import (
     ExpiredFilter,
+    ExpiresWithinFilter,
     InStockFilter,
     LocationSubtreeFilter,
     SerializedFilter,
@@ -176,6 +177,7 @@ class StockItemAdmin(PickerEndpointMixin, StockroomModelAdmin):
         "status",
         InStockFilter,
         ExpiredFilter,
+        ExpiresWithinFilter,
         SerializedFilter,
     ]
     # get_search_results searches (exact serial, batch / IPN prefix: inventory.search)

@@ -1,6 +1,7 @@
 """Stock: locations, stock items and their tracking timeline."""
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -159,6 +160,14 @@ class StockItemQuerySet(models.QuerySet):
     def expired(self, today=None):
         """In-stock items whose expiry date has passed (expiring today is not expired)."""
         return self.in_stock().filter(expiry_date__lt=today or timezone.localdate())
+
+    def expiring(self, days: int, today=None):
+        """In-stock items that expire within ``days`` days: not expired yet (expiring today
+        counts), expiry date at most ``today + days`` (the expiry index's range)."""
+        today = today or timezone.localdate()
+        return self.in_stock().filter(
+            expiry_date__gte=today, expiry_date__lte=today + timedelta(days=days)
+        )
 
     def not_expired(self, today=None):
         """The complement of ``expired()``."""
