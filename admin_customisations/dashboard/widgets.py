@@ -100,7 +100,7 @@ def money(values: dict) -> str:
     """{currency: "1234.50"} as "1,234.50 EUR" (one line per currency)."""
     if not values:
         return "0.00"
-    return " · ".join(f"{Decimal(v):,.2f} {c}".strip() for c, v in values.items())
+    return " + ".join(f"{Decimal(v):,.2f} {c}".strip() for c, v in values.items())
 
 
 # ------------------------------------------------------------------------------------ KPIs
