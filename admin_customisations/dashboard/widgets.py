@@ -379,6 +379,13 @@ def sales_orders_section(user):
     return _order_section(user, SalesOrder, SALES_OPEN, "my_sales_orders", "My sales orders")
 
 
+def return_orders_section(user):
+    from orders.choices import RETURN_OPEN
+    from orders.models import ReturnOrder
+
+    return _order_section(user, ReturnOrder, RETURN_OPEN, "my_return_orders", "My return orders")
+
+
 def builds_section(user):
     from builds.models import BuildOrder
 
@@ -436,6 +443,7 @@ def jobs_section(user):
 MY_WORK_SECTIONS = [
     purchase_orders_section,
     sales_orders_section,
+    return_orders_section,
     builds_section,
     jobs_section,
 ]

@@ -29,7 +29,13 @@ pytestmark = pytest.mark.django_db
 
 ALL_KPIS = ["parts", "stock_value", "expiring", "purchase_orders", "sales_orders", "builds", "jobs"]
 ALL_CHARTS = ["stock_value_by_category", "order_value_by_month", "builds_completed_by_week"]
-ALL_SECTIONS = ["my_purchase_orders", "my_sales_orders", "my_builds", "my_jobs"]
+ALL_SECTIONS = [
+    "my_purchase_orders",
+    "my_sales_orders",
+    "my_return_orders",
+    "my_builds",
+    "my_jobs",
+]
 EXPECTED = {
     # account: (KPI cards, charts, my work sections, action links shown)
     "admin": (ALL_KPIS, ALL_CHARTS, ALL_SECTIONS, True),
