@@ -56,10 +56,11 @@ def compute_stock_figures(today=None) -> dict:
     return {
         "today": today.isoformat(),
         "stock_value": {c: str(v.quantize(Decimal("0.01"))) for c, v in sorted(totals.items())},
-        "value_by_category": {
-            name: {c: str(v.quantize(Decimal("0.01"))) for c, v in sorted(values.items())}
+        # a list of [name, {currency: value}]: PostgreSQL's jsonb does not keep key order
+        "value_by_category": [
+            [name, {c: str(v.quantize(Decimal("0.01"))) for c, v in sorted(values.items())}]
             for name, values in sorted(by_category.items())
-        },
+        ],
         "expired": StockItem.objects.expired(today).count(),
         "expiring_days": EXPIRING_DAYS,
         "expiring": StockItem.objects.expiring(EXPIRING_DAYS, today).count(),

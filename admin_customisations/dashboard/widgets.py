@@ -247,8 +247,8 @@ def stock_value_chart(user, snapshot) -> Chart | None:
 
     if snapshot is None or not user_may(user, "view", model=StockItem):
         return None
-    by_category = snapshot.data["value_by_category"]
-    labels = list(by_category)
+    by_category = dict(snapshot.data["value_by_category"])
+    labels = [name for name, _ in snapshot.data["value_by_category"]]
     currencies = sorted({c for values in by_category.values() for c in values})
     datasets = [
         {
