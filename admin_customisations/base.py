@@ -6,7 +6,9 @@ nothing, for models with a registered resource) and django-guardian's object-per
 pages. Subclasses configure lists, filters, inlines and actions only.
 """
 
+from django import forms
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
@@ -40,6 +42,15 @@ class StockroomModelAdmin(
     list_filter_submit = True
     warn_unsaved_form = True
     compressed_fields = True
+
+    @property
+    def media(self):
+        # Django's JavaScript catalog (gettext, ngettext, interpolate) ahead of every admin
+        # script: actions.js, calendar.js and the date shortcuts call it as they load or run.
+        # Django's change_form/change_list templates load it themselves; every other page
+        # showing this media (delete, history, action and import forms: modeladmin.media +
+        # form.media) would otherwise throw "gettext is not defined".
+        return forms.Media(js=[reverse("admin:jsi18n")]) + super().media
 
     # One permission question (admin_customisations.permissions): the role's model
     # permission combined with the object rules (ownership, responsible party).

@@ -112,6 +112,7 @@ UNFOLD = {
     "STYLES": [
         lambda request: static("admin_customisations/history.css"),
         lambda request: static("admin_customisations/object_pages.css"),
+        lambda request: static("admin_customisations/lists.css"),
     ],
     "SITE_URL": "/admin/",
     "SHOW_HISTORY": True,

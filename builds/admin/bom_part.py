@@ -353,15 +353,14 @@ PART_BOM_ACTIONS = [
 ]
 
 
-def bom_status_text(part) -> tuple[str, str] | str:
-    """(label key, text) for the part list's BOM column."""
+def bom_status_text(part) -> tuple[str, str, str] | None:
+    """(label kind, badge text, note) for the part list's BOM column: "can build N" in green
+    when the BOM is validated, orange when it is not, with the validation as the note."""
     overview = getattr(part, "bom_overview", None)
     if overview is None:
-        return "–"
+        return None
     if not overview.lines:
-        return "empty", "no BOM"
-    state = "validated" if overview.is_valid else "not validated"
-    return (
-        "valid" if overview.is_valid else "invalid",
-        f"can build {overview.can_build} · {state}",
-    )
+        return "info", "no BOM", ""
+    if overview.is_valid:
+        return "success", f"can build {overview.can_build}", "validated"
+    return "warning", f"can build {overview.can_build}", "not validated"

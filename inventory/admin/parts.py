@@ -30,6 +30,7 @@ from builds.admin.bom_part import (
 )
 from builds.services.bom import bom_propagate_trackable
 from inventory.admin.filters import HasStockFilter, LowStockFilter, PartCategorySubtreeFilter
+from inventory.admin.list_cells import figure_cell, flag_chips, label, path_cell
 from inventory.admin.parameters import PartParameterForm
 from inventory.admin.part_actions import PART_ACTIONS
 from inventory.admin.part_tabs import part_tabs
@@ -117,6 +118,8 @@ class PartChangeList(IndexOrderChangeList):
 @admin.register(Part)
 class PartAdmin(ObjectTabsMixin, StockroomModelAdmin):
     form = PartAdminForm
+    # fits 1,440 px (docs/stock.md "List layout"): available and on order are notes under
+    # the stock badge, the type flags short chips, the category path wraps at its "/"
     list_display = [
         "ipn",
         "name",
@@ -124,8 +127,6 @@ class PartAdmin(ObjectTabsMixin, StockroomModelAdmin):
         "category_path",
         "flags",
         "stock_figure",
-        "available_figure",
-        "on_order_figure",
         "bom_status",
         "active",
     ]
@@ -248,41 +249,35 @@ class PartAdmin(ObjectTabsMixin, StockroomModelAdmin):
     # not sortable: ordering 100k parts by a joined column sorts them all (filter instead)
     @display(description="category")
     def category_path(self, part):
-        return part.category.pathstring if part.category_id else "–"
+        return path_cell(part.category.pathstring if part.category_id else "")
 
     @display(description="type")
     def flags(self, part):
-        names = [f.replace("is_", "") for f in FLAGS if getattr(part, f)]
-        return ", ".join(names) or "–"
+        return flag_chips(part)
 
-    @display(
-        description="in stock",
-        ordering="in_stock_total",
-        label={"low": "danger", "ok": "success", "none": "info"},
-    )
+    @display(description="stock", ordering="in_stock_total")
     def stock_figure(self, part):
+        """In stock (a badge: red when below the minimum), then what is available of it
+        (when some is allocated) and what is on order."""
         text = f"{fmt(part.in_stock)}{(' ' + part.units) if part.units else ''}"
         if part.low_stock:
-            return "low", f"{text} (low)"
-        return ("ok" if part.in_stock else "none"), text
+            badge = label(f"{text} (low)", "danger")
+        else:
+            badge = label(text, "success" if part.in_stock else "info")
+        notes = []
+        if part.allocated and part.in_stock:
+            notes.append(f"{fmt(part.available)} available")
+        if part.on_order:
+            notes.append(f"{fmt(part.on_order)} on order")
+        return figure_cell(badge, notes)
 
-    @display(description="available")
-    def available_figure(self, part):
-        return (
-            fmt(part.available)
-            if part.allocated
-            else "–"
-            if not part.in_stock
-            else fmt(part.in_stock)
-        )
-
-    @display(description="on order")
-    def on_order_figure(self, part):
-        return fmt(part.on_order) if part.on_order else "–"
-
-    @display(description="BOM", label={"valid": "success", "invalid": "warning", "empty": "info"})
+    @display(description="BOM")
     def bom_status(self, part):
-        return bom_status_text(part)
+        status = bom_status_text(part)
+        if status is None:
+            return "–"
+        kind, text, note = status
+        return figure_cell(label(text, kind), [note] if note else [])
 
     @display(description="bill of materials")
     @cached_per_object

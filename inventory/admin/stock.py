@@ -28,6 +28,7 @@ from inventory.admin.filters import (
     SerializedFilter,
     StockPartCategorySubtreeFilter,
 )
+from inventory.admin.list_cells import path_cell
 from inventory.admin.stock_actions import (
     STOCK_ACTIONS,
     STOCK_DETAIL_LAYOUT,
@@ -332,7 +333,7 @@ class StockItemAdmin(PickerEndpointMixin, StockroomModelAdmin):
 
     @display(description="location")
     def location_path(self, item):
-        return item.location.pathstring if item.location_id else "–"
+        return path_cell(item.location.pathstring if item.location_id else "")
 
     @display(description="status", ordering="status")
     def status_badge(self, item):

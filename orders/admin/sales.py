@@ -5,8 +5,9 @@ and the shipment admin. Every write goes through orders.services.sales."""
 from django import forms
 from django.contrib import admin
 from django.db.models import Q
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -311,35 +312,21 @@ class SalesOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
     def allocation_table(self, order):
         if order is None or order.pk is None:
             return "–"
-        rows = []
-        for a in order_allocations(order):
-            shipped = a.shipment_id and a.shipment.is_shipped
-            rows.append(
-                (
-                    a.line.part,
-                    reverse("admin:inventory_stockitem_change", args=[a.item_id]),
-                    a.item,
-                    a.item.location.pathstring if a.item.location_id else "–",
-                    fmt(a.quantity),
-                    a.shipment.reference if a.shipment_id else "–",
-                    "shipped" if shipped else "pending",
-                )
-            )
+        rows = [
+            {
+                "part": a.line.part,
+                "item_url": reverse("admin:inventory_stockitem_change", args=[a.item_id]),
+                "item": a.item,
+                "location": a.item.location.pathstring if a.item.location_id else "–",
+                "quantity": fmt(a.quantity),
+                "shipment": a.shipment.reference if a.shipment_id else "–",
+                "state": "shipped" if a.shipment_id and a.shipment.is_shipped else "pending",
+            }
+            for a in order_allocations(order)
+        ]
         if not rows:
             return "No stock allocated."
-        body = format_html_join(
-            "",
-            '<tr><td class="pr-4">{}</td><td class="pr-4"><a href="{}">{}</a></td>'
-            '<td class="pr-4">{}</td><td class="pr-4">{}</td><td class="pr-4">{}</td>'
-            "<td>{}</td></tr>",
-            rows,
-        )
-        return format_html(
-            '<table class="text-sm" id="allocation-table"><thead><tr class="text-left">'
-            "<th>line</th><th>stock item</th><th>location</th><th>quantity</th>"
-            "<th>shipment</th><th>state</th></tr></thead><tbody>{}</tbody></table>",
-            body,
-        )
+        return render_to_string("orders/allocation_table.html", {"rows": rows})
 
 
 # ---------------------------------------------------------------- shipments

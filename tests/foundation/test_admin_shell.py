@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth.models import User
 
+from tests.factories import PurchaseOrderFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -36,3 +38,24 @@ def test_sidebar_hides_models_the_user_cannot_view(client):
     # every staff member may follow their own background jobs (docs/bulk-actions.md)
     assert "/admin/admin_customisations/backgroundjob/" in content
     assert "/admin/auth/user/" not in content
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/orders/purchaseorder/{pk}/delete/",  # date filters' calendar.js, actions.js
+        "/admin/orders/purchaseorder/{pk}/place/",  # an action form with a date widget
+        "/admin/orders/purchaseorder/",
+    ],
+)
+def test_the_javascript_catalog_loads_before_the_admin_scripts(admin_client_root, url):
+    """calendar.js, DateTimeShortcuts.js and actions.js call gettext()/ngettext(): every page
+    showing a model admin's media loads Django's catalog (admin:jsi18n) first, once per page
+    whatever else the page's template adds (StockroomModelAdmin.media)."""
+    order = PurchaseOrderFactory()
+    content = admin_client_root.get(url.format(pk=order.pk)).content.decode()
+    catalog = content.find('src="/admin/jsi18n/"')
+    assert catalog != -1, "no JavaScript catalog on the page"
+    for script in ("admin/js/calendar.js", "admin/js/actions.js", "admin/js/core.js"):
+        if script in content:
+            assert catalog < content.index(script), f"{script} loads before the catalog"

@@ -41,6 +41,31 @@ def test_part_list_shows_path_stock_and_low_badge(admin_client_root, tree):
     assert "20 (low)" in content
 
 
+def test_part_and_stock_list_cells_are_compact(admin_client_root, tree):
+    """The list layout (docs/stock.md): paths wrap after each "/", the type flags are short
+    chips with their meaning as a tooltip, stock notes sit under the badge."""
+    location = factories.StockLocationFactory(
+        name="Bin 4", parent=factories.StockLocationFactory(name="Shelf")
+    )
+    part = factories.PartFactory(name="R 10k", category=tree[2], purchaseable=True, component=True)
+    factories.StockItemFactory(part=part, quantity=20, location=location)
+    content = admin_client_root.get("/admin/inventory/part/").content.decode()
+    assert (
+        '<span class="list-path" title="Electronics/Passives/Resistors">'
+        '<span class="text-base-500">Electronics/<wbr>Passives/<wbr></span>Resistors</span>'
+    ) in content
+    assert (
+        '<span class="list-chip" title="Purchaseable: bought from suppliers">buy</span>' in content
+    )
+    assert (
+        '<span class="list-chip" title="Component: can be used in the BOM of an assembly">component</span>'
+        in content
+    )
+    assert "list-note" not in content  # nothing allocated or on order: no notes
+    content = admin_client_root.get("/admin/inventory/stockitem/").content.decode()
+    assert '<span class="text-base-500">Shelf/<wbr></span>Bin 4</span>' in content
+
+
 def test_part_filters(admin_client_root, tree):
     location = factories.StockLocationFactory()
     resistor = factories.PartFactory(category=tree[2], minimum_stock=10)

@@ -50,7 +50,7 @@ def parts(monkeypatch):
         PartFactory(name=f"Part {n % 2}", ipn=f"P-{n}", revision="A" if n % 3 else "")
 
 
-# o=<column index in list_display>: ipn 1, name 2, revision 3, in stock 6, active 10
+# o=<column index in list_display>: ipn 1, name 2, revision 3, stock 6, active 8
 ORDERS = {
     "1": '"inventory_part"."ipn" ASC, "inventory_part"."id" ASC',
     "-1": '"inventory_part"."ipn" DESC, "inventory_part"."id" DESC',
@@ -62,8 +62,8 @@ ORDERS = {
     "-3": '"inventory_part"."revision" DESC, "inventory_part"."id" ASC',
     "6": '"inventory_part"."in_stock_total" ASC, "inventory_part"."id" DESC',
     "-6": '"inventory_part"."in_stock_total" DESC, "inventory_part"."id" ASC',
-    "10": '"inventory_part"."active" ASC, "inventory_part"."id" DESC',
-    "-10": '"inventory_part"."active" DESC, "inventory_part"."id" ASC',
+    "8": '"inventory_part"."active" ASC, "inventory_part"."id" DESC',
+    "-8": '"inventory_part"."active" DESC, "inventory_part"."id" ASC',
 }
 
 

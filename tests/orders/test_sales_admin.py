@@ -2,6 +2,7 @@
 the services, and every page action's success and refusal (refusals change nothing)."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -241,6 +242,17 @@ def test_change_page_renders_lines_allocations_and_offered_actions(
     services.sales_order_allocate(line=line, item=item, quantity=4, user=None)
     content = admin_client_root.get(change_url(order)).content.decode()
     assert 'id="allocation-table"' in content and "pending" in content
+    table = content[content.index('id="allocation-table"') :].split("</table>")[0]
+    headers = re.findall(r"<th class=\"([^\"]*)\">([^<]*)</th>", table)
+    assert [text for _, text in headers] == [
+        "line",
+        "stock item",
+        "location",
+        "quantity",
+        "shipment",
+        "state",
+    ]
+    assert all("px-2" in classes for classes, _ in headers)  # padded: titles stay apart
     assert action_url(order, "issue") in content
     assert action_url(order, "allocate") in content
     assert action_url(order, "complete") not in content  # only from In progress / Shipped
