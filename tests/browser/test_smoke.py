@@ -3,17 +3,25 @@
 Each account logs in through the login form, then opens every changelist, the first
 object's change page, its history page and one history version of every registered
 model, the import and export pages of every list that has them, and a few intermediate
-action forms. A page fails when it logs a JavaScript
-error (console error or uncaught exception), answers with a status the account's role
-does not explain (200 where the admin grants the page, 403 where it does not), loads a
-sub-resource with a 4xx/5xx, or has no <title> or <h1>. Every failure is collected and
-reported together, one line each.
+action forms. The admin account also opens, for purchase, sales and return orders and
+builds, one order's page in each status, every detail action page offered (once per
+action: the place, issue, allocate, ship, receive … forms) and a delete page. A page fails
+when it logs a JavaScript error (console error or uncaught exception), answers with a
+status the account's role does not explain (200 where the admin grants the page, 403 where
+it does not), loads a sub-resource with a 4xx/5xx, or has no <title> or <h1>; a detail
+action page also fails when it redirects instead of showing its form, and the part and
+stock lists fail when their table is wider than its container at 1,440 px (docs/stock.md,
+"List layout"). Every failure is collected and reported together, one line each.
+
+The run also saves the screenshots the README shows (docs/screenshots/: the admin's home
+page and a part's page), overwriting them.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from django.contrib import admin
@@ -40,6 +48,78 @@ SCREENSHOTS = {  # (username, page name) -> file name; a few, to look at by eye
 }
 
 
+# (username, page name) -> file under docs/screenshots/, shown in the README
+DOC_SCREENSHOTS = {
+    ("admin", "index"): "dashboard.png",
+    ("admin", "part page"): "part.png",
+}
+DOCS_SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOC_PART_IPN = "PR-0100"  # a demo part with stock, a BOM, builds and sales orders
+VIEWPORT = {"width": 1440, "height": 900}
+# lists that must fit the viewport's width without scrolling sideways
+FIT_LISTS = {"changelist inventory.part", "changelist inventory.stockitem"}
+OVERFLOW_JS = """() => {
+    // what scrolls sideways: the table's scroll container (unfold's simplebar) or the page;
+    // unfold's layout rows overhang their container by design (negative margins, visible)
+    const table = document.querySelector('#result_list');
+    if (!table) return null;
+    const wide = [];
+    const nodes = [];
+    for (let node = table.parentElement; node; node = node.parentElement) nodes.push(node);
+    for (const node of nodes) {
+        const scrolls = node === document.documentElement
+            || ['auto', 'scroll'].includes(getComputedStyle(node).overflowX);
+        if (scrolls && node.scrollWidth > node.clientWidth + 1) {
+            const name = node.id || String(node.className).split(' ')[0] || '';
+            wide.push(`${node.tagName.toLowerCase()} ${name}: ${node.scrollWidth}px`
+                + ` in ${node.clientWidth}px`);
+        }
+    }
+    return wide;
+}"""
+
+
+def _order_models():
+    from builds.models import BuildOrder
+    from orders.models import PurchaseOrder, ReturnOrder, SalesOrder
+
+    return [PurchaseOrder, SalesOrder, ReturnOrder, BuildOrder]
+
+
+def order_page_visits(user) -> list:
+    """For the order and build admins: one object's page per status, each detail action
+    page offered (the first object offering it) and the first object's delete page."""
+    request = _request_for(user)
+    visits = []
+    for model in _order_models():
+        model_admin = admin.site._registry[model]
+        label = model._meta.label_lower
+        info = model._meta.app_label, model._meta.model_name
+        seen_actions = set()
+        firsts = model._default_manager.order_by("status", "pk")
+        by_status = {}
+        for obj in firsts:
+            by_status.setdefault(obj.status, obj)
+        for status, obj in sorted(by_status.items()):
+            if not model_admin.has_view_or_change_permission(request, obj):
+                continue
+            change = reverse("admin:{}_{}_change".format(*info), args=[obj.pk])
+            visits.append(Visit(f"{label} {obj} (status {status})", change, 200))
+            for found in model_admin.get_actions_detail(request, obj.pk):
+                if found.action_name in seen_actions:
+                    continue
+                seen_actions.add(found.action_name)
+                url = reverse(f"admin:{found.action_name}", args=[obj.pk])
+                visits.append(
+                    Visit(f"detail action {found.action_name} on {obj}", url, 200, detail=True)
+                )
+        first = model._default_manager.order_by("pk").first()
+        if first is not None and model_admin.has_delete_permission(request, first):
+            url = reverse("admin:{}_{}_delete".format(*info), args=[first.pk])
+            visits.append(Visit(f"delete {label}", url, 200))
+    return visits
+
+
 def _action_targets():
     """(model label, action name, eligible objects) for the intermediate action forms."""
     from builds.models import BuildOrder
@@ -63,6 +143,7 @@ class Visit:
     url: str
     expected: int  # 200 or 403
     action: tuple[str, set[str]] | None = None  # (action name, eligible pks) on a changelist
+    detail: bool = False  # a detail action page: must show its form, not redirect
 
 
 @dataclass
@@ -165,6 +246,13 @@ def build_plans(users) -> list[UserPlan]:
                     action=(action, eligible),
                 )
             )
+        if user.username == "admin":
+            from inventory.models import Part
+
+            part = Part.objects.get(ipn=DOC_PART_IPN)
+            url = reverse("admin:inventory_part_change", args=[part.pk])
+            plan.visits.append(Visit("part page", url, 200))
+            plan.visits.extend(order_page_visits(user))
         plans.append(plan)
     return plans
 
@@ -221,6 +309,15 @@ def check_page(page, response, visit) -> list[str]:
         problems.append("no <title>")
     if page.locator("h1").count() == 0:
         problems.append("no <h1>")
+    if visit.detail and status == 200 and not page.url.endswith(visit.url):
+        problems.append(f"redirected to {page.url} instead of showing the action's form")
+    if visit.name in FIT_LISTS and status == 200:
+        wide = page.evaluate(OVERFLOW_JS)
+        if wide is None:
+            problems.append("no results table")
+        elif wide:
+            width = VIEWPORT["width"]
+            problems.append(f"wider than the screen at {width} px: {'; '.join(wide)}")
     return problems
 
 
@@ -244,6 +341,12 @@ def open_action_form(page, base_url, visit) -> tuple[object, list[str]]:
         message = page.locator(".messagelist, [class*=message]").all_inner_texts()
         problems.append(f"no action form shown ({' '.join(message).strip()[:200] or 'no message'})")
     return response, problems
+
+
+def save_doc_screenshot(page, name):
+    """A README screenshot (docs/screenshots/): what a 1,440 × 900 screen shows."""
+    DOCS_SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=DOCS_SCREENSHOT_DIR / name)
 
 
 def login(page, base_url, username) -> list[str]:
@@ -283,7 +386,7 @@ def test_every_admin_page_as_every_demo_account(browser, live_server, screenshot
     started = time.monotonic()
     timings = []
     for plan in plans:
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
         page.set_default_timeout(20_000)
         watcher = PageWatcher(page, base_url)
@@ -295,6 +398,8 @@ def test_every_admin_page_as_every_demo_account(browser, live_server, screenshot
         report("login", login(page, base_url, plan.username) + watcher.take())
         if (plan.username, "index") in SCREENSHOTS:
             page.screenshot(path=screenshot_dir / SCREENSHOTS[(plan.username, "index")])
+        if (plan.username, "index") in DOC_SCREENSHOTS:
+            save_doc_screenshot(page, DOC_SCREENSHOTS[(plan.username, "index")])
         for visit in plan.visits:
             watcher.current = base_url + visit.url
             visit_started = time.monotonic()
@@ -310,6 +415,8 @@ def test_every_admin_page_as_every_demo_account(browser, live_server, screenshot
             shot = SCREENSHOTS.get((plan.username, visit.name))
             if shot:
                 page.screenshot(path=screenshot_dir / shot, full_page=True)
+            if (plan.username, visit.name) in DOC_SCREENSHOTS:
+                save_doc_screenshot(page, DOC_SCREENSHOTS[(plan.username, visit.name)])
         context.close()
     elapsed = time.monotonic() - started
     pages = sum(len(plan.visits) for plan in plans)
