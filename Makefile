@@ -31,6 +31,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 setup: $(VENV)/.installed
 	$(MANAGE) migrate --noinput
+	$(MANAGE) sync_schedules
 	$(MANAGE) load_demo
 	$(MANAGE) collectstatic --noinput -v 0
 

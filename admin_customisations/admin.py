@@ -27,6 +27,7 @@ from unfold.widgets import UnfoldBooleanSwitchWidget
 
 from admin_customisations.history import log_admin as _log_admin  # noqa: F401  (Recent changes)
 from admin_customisations.jobs import admin as _job_admin  # noqa: F401  (registers the job pages)
+from admin_customisations.notifications import admin as _notification_admin  # noqa: F401  (inbox)
 from admin_customisations.permissions import with_action_permissions
 from admin_customisations.roles import (
     ACTIONS,

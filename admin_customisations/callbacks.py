@@ -17,6 +17,14 @@ def environment_title_prefix(request):
     return None if settings.PRODUCTION else f"[{settings.ENVIRONMENT_LABEL}]"
 
 
+# Sidebar entries with a badge: model -> dotted path of ``callback(request) -> str``
+SIDEBAR_BADGES = {
+    "admin_customisations.notification": (
+        "admin_customisations.notifications.selectors.unread_badge"
+    ),
+}
+
+
 def _registered_models():
     return {
         f"{model._meta.app_label}.{model._meta.model_name}": (model, model_admin)
@@ -57,7 +65,10 @@ def sidebar_navigation(request):
             except NoReverseMatch:
                 continue
             label = label[0] if label else capfirst(opts.verbose_name_plural)
-            items.append({"title": label, "icon": icon, "link": link})
+            item = {"title": label, "icon": icon, "link": link}
+            if key in SIDEBAR_BADGES:
+                item["badge"] = SIDEBAR_BADGES[key]  # unfold calls it with the request
+            items.append(item)
         if items:
             navigation.append(
                 {"title": title, "separator": True, "collapsible": True, "items": items}

@@ -296,3 +296,7 @@ class ImportRun(models.Model):
 
 from admin_customisations.dashboard.models import DashboardSnapshot  # noqa: E402,F401  (registers the model)
 from admin_customisations.history.models import ChangeLogEntry  # noqa: E402,F401  (registers the model)
+from admin_customisations.notifications.models import (  # noqa: E402,F401  (registers the models)
+    Notification,
+    NotificationPreference,
+)

@@ -18,6 +18,9 @@ class Schedule:
     description: str
 
 
+HOUR = 3600
+DAY = 24 * HOUR
+
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
         "Bulk jobs: reaper",
@@ -32,6 +35,39 @@ SCHEDULES: tuple[Schedule, ...] = (
         600,
         "Recomputes the home page's stock value, value by category and expiry counts "
         "(admin_customisations/dashboard/snapshot.py).",
+    ),
+    # the scheduled checks (admin_customisations/notifications, docs/notifications.md)
+    Schedule(
+        "Checks: low stock",
+        "stockroom.check_low_stock",
+        6 * HOUR,
+        "Notifies subscribers of parts whose stock on hand is below the minimum.",
+    ),
+    Schedule(
+        "Checks: stock expiry",
+        "stockroom.check_stock_expiry",
+        DAY,
+        "Notifies subscribers of parts with stock expiring within STOCK_EXPIRY_WARNING_DAYS "
+        "days or already expired.",
+    ),
+    Schedule(
+        "Checks: overdue orders",
+        "stockroom.check_overdue_orders",
+        DAY,
+        "Notifies the responsible user or group of overdue purchase, sales, return and "
+        "build orders.",
+    ),
+    Schedule(
+        "Checks: failed background jobs",
+        "stockroom.check_failed_jobs",
+        HOUR,
+        "Notifies the Administration role and the job's user of failed background jobs.",
+    ),
+    Schedule(
+        "Maintenance: prune task results",
+        "stockroom.prune_task_results",
+        DAY,
+        "Deletes Celery task results older than TASK_RESULT_RETENTION_DAYS days.",
     ),
 )
 

@@ -18,3 +18,10 @@ def health_check() -> dict:
 # The job runner's tasks live with the runner; importing them here registers them with Celery.
 from admin_customisations.dashboard.tasks import refresh_dashboard  # noqa: E402, F401
 from admin_customisations.jobs.tasks import reap_jobs, run_bulk_job  # noqa: E402, F401
+from admin_customisations.notifications.tasks import (  # noqa: E402, F401  (the scheduled checks)
+    check_failed_jobs,
+    check_low_stock,
+    check_overdue_orders,
+    check_stock_expiry,
+    prune_task_results,
+)

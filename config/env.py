@@ -95,6 +95,22 @@ def strict_bool(name: str, *, default: bool) -> bool:
     )
 
 
+def email_config(url: str) -> dict:
+    """Django's EMAIL_* settings for an ``EMAIL_URL`` (empty: the console backend)."""
+    url = url.strip() or "consolemail://"
+    scheme = url.split("://", 1)[0]
+    if "://" not in url or scheme not in environ.Env.EMAIL_SCHEMES:
+        raise ConfigurationError(
+            f"EMAIL_URL {url.split('@')[-1]!r} is not an email URL "
+            f"(schemes: {', '.join(sorted(environ.Env.EMAIL_SCHEMES))})"
+        )
+    try:
+        config = environ.Env.email_url_config(url)
+    except ValueError as error:
+        raise ConfigurationError(f"EMAIL_URL is not valid: {error}") from None
+    return {key: value for key, value in config.items() if value not in (None, "")}
+
+
 def strict_int(name: str, *, default: int, minimum: int | None = None) -> int:
     """Read a whole-number variable, refusing text and values below ``minimum``."""
     raw = env.str(name, default=None)

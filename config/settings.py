@@ -17,6 +17,7 @@ from config.env import (
     ConfigurationError,
     broker_url_valid,
     database_config,
+    email_config,
     embedded_secret_key,
     env,
     fail,
@@ -127,6 +128,16 @@ try:
     IMPORT_MAX_XLSX_MB = strict_int("IMPORT_MAX_XLSX_MB", default=200, minimum=1)
     IMPORT_JOB_BYTES = strict_int("IMPORT_JOB_BYTES", default=1_000_000, minimum=0)
     IMPORT_CHUNK_ROWS = strict_int("IMPORT_CHUNK_ROWS", default=1000, minimum=1)
+    # Scheduled checks and notifications (docs/notifications.md)
+    STOCK_EXPIRY_WARNING_DAYS = strict_int("STOCK_EXPIRY_WARNING_DAYS", default=30, minimum=0)
+    TASK_RESULT_RETENTION_DAYS = strict_int("TASK_RESULT_RETENTION_DAYS", default=30, minimum=1)
+    # Email: django-environ's email URL (smtp://user:password@host:587, smtp+tls://...,
+    # consolemail://); unset, messages are written to the worker's output
+    globals().update(email_config(env.str("EMAIL_URL", default="")))
+    DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="stockroom@localhost")
+    SERVER_EMAIL = DEFAULT_FROM_EMAIL
+    # Where people reach the site, for links in emails ("" = relative links)
+    STOCKROOM_BASE_URL = env.str("STOCKROOM_BASE_URL", default="").rstrip("/")
     # Redis redelivers an unacknowledged message after this many seconds: longer than any chunk
     CELERY_VISIBILITY_TIMEOUT = strict_int("CELERY_VISIBILITY_TIMEOUT", default=3600, minimum=60)
     TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -17,6 +17,13 @@ SIDEBAR_GROUPS = [
     # the home page (admin_customisations/dashboard): "admin:index" is a URL name, not a model
     (_("Home"), [("admin:index", "dashboard", _("Dashboard"))]),
     (
+        _("Inbox"),
+        [
+            # every staff user's own notifications; the badge is the unread count
+            ("admin_customisations.notification", "notifications"),
+        ],
+    ),
+    (
         _("Parts & BOMs"),
         [
             ("inventory.partcategory", "account_tree"),

@@ -240,3 +240,55 @@ def allocatable_items(queryset, part_ids):
         )
         .filter(free__gt=0)
     )
+# ---------------------------------------------------------------- subscriptions
+
+
+def ancestor_paths(tree_path: str) -> list[str]:
+    """``/1/5/9/`` -> ``["/1/", "/1/5/", "/1/5/9/"]``: the category and its ancestors."""
+    ids = [i for i in (tree_path or "").strip("/").split("/") if i]
+    return ["/" + "/".join(ids[: n + 1]) + "/" for n in range(len(ids))]
+
+
+def part_subscriber_ids(part) -> set[int]:
+    """Users subscribed to ``part`` or to its category or any category above it (one query)."""
+    from django.db.models import Q
+
+    from inventory.models import PartSubscription
+
+    paths = ancestor_paths(part.category.tree_path) if part.category_id else []
+    return set(
+        PartSubscription.objects.filter(Q(part=part) | Q(category__tree_path__in=paths))
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+class SubscriberMap:
+    """Every subscription, loaded once, to resolve many parts' subscribers without a query
+    per part: a part's subscribers are those of the part and of each of its category's
+    ancestor paths (``ancestor_paths``)."""
+
+    def __init__(self, user_ids=None):
+        from inventory.models import PartSubscription
+
+        subscriptions = PartSubscription.objects.values_list(
+            "user_id", "part_id", "category__tree_path"
+        )
+        if user_ids is not None:
+            subscriptions = subscriptions.filter(user_id__in=user_ids)
+        self.by_part: dict[int, set[int]] = {}
+        self.by_path: dict[str, set[int]] = {}
+        for user_id, part_id, path in subscriptions.iterator(chunk_size=5000):
+            if part_id:
+                self.by_part.setdefault(part_id, set()).add(user_id)
+            elif path:
+                self.by_path.setdefault(path, set()).add(user_id)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_part or self.by_path)
+
+    def subscribers(self, part_id: int, category_path: str | None) -> set[int]:
+        found = set(self.by_part.get(part_id, ()))
+        for path in ancestor_paths(category_path or ""):
+            found |= self.by_path.get(path, set())
+        return found

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from unfold.decorators import display
 
+from inventory.admin.subscription_actions import CATEGORY_SUBSCRIPTION_ACTIONS
 from inventory.admin.tree import TreeAdmin
 from inventory.models import PartCategory
 from inventory.selectors import annotate_category_counts
@@ -26,6 +27,7 @@ class PartCategoryAdmin(TreeAdmin):
         "default_keywords",
         "child_links",
     ]
+    actions = CATEGORY_SUBSCRIPTION_ACTIONS
     count_field = "part_count"
     count_label = "parts"
     annotate_counts = staticmethod(annotate_category_counts)

@@ -34,6 +34,7 @@ from inventory.admin.list_cells import figure_cell, flag_chips, label, path_cell
 from inventory.admin.parameters import PartParameterForm
 from inventory.admin.part_actions import PART_ACTIONS
 from inventory.admin.part_tabs import part_tabs
+from inventory.admin.subscription_actions import PART_SUBSCRIPTION_ACTIONS
 from inventory.models import Part, PartParameter, StockItem
 from inventory.search import part_autocomplete_q, part_search_q
 from inventory.selectors import annotate_part_figures
@@ -151,7 +152,7 @@ class PartAdmin(ObjectTabsMixin, StockroomModelAdmin):
         PartSupplierPartInline,
         PartManufacturerPartInline,
     ]
-    actions = [*PART_ACTIONS, *PART_BOM_ACTIONS]
+    actions = [*PART_ACTIONS, *PART_BOM_ACTIONS, *PART_SUBSCRIPTION_ACTIONS]
     # lazy, paginated tabs beside the inline tabs: stock, allocations, orders, builds,
     # where used, history (inventory/admin/part_tabs.py, admin_customisations/tabs.py)
     object_tabs = part_tabs()

@@ -6,12 +6,14 @@ from inventory.models.permissions import (
     StockLocationUserObjectPermission,
 )
 from inventory.models.stock import StockItem, StockItemTracking, StockLocation
+from inventory.models.subscriptions import PartSubscription
 
 __all__ = [
     "Part",
     "PartCategory",
     "PartParameter",
     "PartParameterTemplate",
+    "PartSubscription",
     "StockItem",
     "StockItemTracking",
     "StockLocation",
