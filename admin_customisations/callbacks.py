@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 from django.utils.text import capfirst
 
 
@@ -18,6 +19,7 @@ def environment_title_prefix(request):
 
 
 # Sidebar entries with a badge: model -> dotted path of ``callback(request) -> str``
+# ("" for no badge)
 SIDEBAR_BADGES = {
     "admin_customisations.notification": (
         "admin_customisations.notifications.selectors.unread_badge"
@@ -66,8 +68,11 @@ def sidebar_navigation(request):
                 continue
             label = label[0] if label else capfirst(opts.verbose_name_plural)
             item = {"title": label, "icon": icon, "link": link}
-            if key in SIDEBAR_BADGES:
-                item["badge"] = SIDEBAR_BADGES[key]  # unfold calls it with the request
+            badge = SIDEBAR_BADGES.get(key)
+            if badge and import_string(badge)(request):
+                # unfold calls it again to render it (the callback memoises per request);
+                # without a value there is no badge at all (unfold would draw an empty one)
+                item["badge"] = badge
             items.append(item)
         if items:
             navigation.append(
