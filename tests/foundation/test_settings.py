@@ -124,6 +124,8 @@ def test_production_refuses_debug(tmp_path):
         ({"TIME_ZONE": "Mars/Olympus"}, "TIME_ZONE 'Mars/Olympus' is not a known time zone"),
         ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL 'CHATTY' is not one of"),
         ({"STOCK_OWNERSHIP_CONTROL": "sometimes"}, "STOCK_OWNERSHIP_CONTROL='sometimes'"),
+        ({"EMAIL_URL": "pigeon://u:pw@loft"}, "EMAIL_URL 'loft' is not an email URL"),
+        ({"TASK_RESULT_RETENTION_DAYS": "0"}, "TASK_RESULT_RETENTION_DAYS='0' must be at least 1"),
     ],
 )
 def test_bad_numbers_and_names_fail_with_one_line(tmp_path, env, expected):
@@ -188,6 +190,11 @@ READS = {
     "IMPORT_JOB_BYTES": "settings.IMPORT_JOB_BYTES",
     "IMPORT_CHUNK_ROWS": "settings.IMPORT_CHUNK_ROWS",
     "CELERY_VISIBILITY_TIMEOUT": "getattr(settings, 'CELERY_BROKER_TRANSPORT_OPTIONS', {}).get('visibility_timeout')",
+    "STOCK_EXPIRY_WARNING_DAYS": "settings.STOCK_EXPIRY_WARNING_DAYS",
+    "TASK_RESULT_RETENTION_DAYS": "settings.TASK_RESULT_RETENTION_DAYS",
+    "EMAIL_URL": "[settings.EMAIL_BACKEND, getattr(settings, 'EMAIL_HOST', ''), getattr(settings, 'EMAIL_PORT', None), getattr(settings, 'EMAIL_HOST_USER', ''), bool(getattr(settings, 'EMAIL_USE_TLS', False))]",
+    "DEFAULT_FROM_EMAIL": "settings.DEFAULT_FROM_EMAIL",
+    "STOCKROOM_BASE_URL": "settings.STOCKROOM_BASE_URL",
     # what the services ask, not only the setting
     "ownership_enabled()": "__import__('inventory.permissions').permissions.ownership_enabled()",
     "responsible_only()": "__import__('inventory.responsibility').responsibility.responsible_only()",
@@ -273,6 +280,11 @@ def test_documented_variables_reach_django_embedded(tmp_path):
         "IMPORT_JOB_BYTES": "2048",
         "IMPORT_CHUNK_ROWS": "250",
         "CELERY_VISIBILITY_TIMEOUT": "7200",
+        "STOCK_EXPIRY_WARNING_DAYS": "14",
+        "TASK_RESULT_RETENTION_DAYS": "90",
+        "EMAIL_URL": "smtp+tls://mailer:secret@mail.example:2525",
+        "DEFAULT_FROM_EMAIL": "stock@example.com",
+        "STOCKROOM_BASE_URL": "https://stock.example/",
     }
     values = read_settings(tmp_path, env)
     assert values == {
@@ -323,6 +335,17 @@ def test_documented_variables_reach_django_embedded(tmp_path):
         "IMPORT_JOB_BYTES": 2048,
         "IMPORT_CHUNK_ROWS": 250,
         "CELERY_VISIBILITY_TIMEOUT": None,  # the file broker has no visibility timeout
+        "STOCK_EXPIRY_WARNING_DAYS": 14,
+        "TASK_RESULT_RETENTION_DAYS": 90,
+        "EMAIL_URL": [
+            "django.core.mail.backends.smtp.EmailBackend",
+            "mail.example",
+            2525,
+            "mailer",
+            True,
+        ],
+        "DEFAULT_FROM_EMAIL": "stock@example.com",
+        "STOCKROOM_BASE_URL": "https://stock.example",
         "ownership_enabled()": True,
         "responsible_only()": True,
     }
@@ -386,6 +409,12 @@ def test_documented_variables_reach_django_production(tmp_path):
         "IMPORT_MAX_COLUMNS": 100,
         "IMPORT_MAX_XLSX_MB": 200,
         "CELERY_VISIBILITY_TIMEOUT": 5400,  # Redis broker: redelivery after this many seconds
+        # unset: notification emails go to the worker's output
+        "EMAIL_URL": ["django.core.mail.backends.console.EmailBackend", "localhost", 25, "", False],
+        "STOCK_EXPIRY_WARNING_DAYS": 30,
+        "TASK_RESULT_RETENTION_DAYS": 30,
+        "DEFAULT_FROM_EMAIL": "stockroom@localhost",
+        "STOCKROOM_BASE_URL": "",
         "ownership_enabled()": False,
         "responsible_only()": False,
     }
