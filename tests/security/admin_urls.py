@@ -81,6 +81,11 @@ OBJECT_VIEW_RULES = {
     ),
 }
 
+OBJECT_VIEW_RULES["admin_customisations.notification"] = (
+    # an inbox is its owner's alone, superusers included (the suite's belongs to nobody here)
+    lambda user, notification: notification.recipient_id == user.pk
+)
+
 # Who may manage an object on pages marked "M" (cancel, retry, download a job's file).
 OBJECT_MANAGE_RULES = {
     "admin_customisations.backgroundjob": lambda user, job: (
@@ -292,8 +297,25 @@ def _change_log_entry():
     return ChangeLogEntry.objects.filter(object_id=category.pk).latest("history_id")
 
 
+def _notification():
+    """A notification of somebody else (no demo account may open or mark it)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from admin_customisations.models import Notification
+
+    recipient = User.objects.create_user("suite-recipient", password="x-unused-9", is_staff=True)
+    return Notification.objects.create(
+        recipient=recipient,
+        condition=Notification.Condition.LOW_STOCK,
+        content_type=ContentType.objects.get_for_model(User),
+        object_id=recipient.pk,
+        title="Suite notification",
+    )
+
+
 THIRD_PARTY_OBJECTS = {
     "admin_customisations.changelogentry": _change_log_entry,
+    "admin_customisations.notification": _notification,
     "axes.accessattempt": _make(
         "axes.AccessAttempt", get_data="", post_data="", failures_since_start=3, **_ACCESS
     ),
@@ -340,10 +362,11 @@ def _snapshot_models():
         for m in apps.get_models()
         if issubclass(m, UserObjectPermissionBase | GroupObjectPermissionBase)
     }
-    from admin_customisations.models import BackgroundJob, ImportRun
-    from inventory.models import StockItem, StockItemTracking
+    from admin_customisations.models import BackgroundJob, ImportRun, NotificationPreference
+    from inventory.models import PartSubscription, StockItem, StockItemTracking
 
     models |= {StockItem, StockItemTracking, ImportRun, BackgroundJob}
+    models |= {PartSubscription, NotificationPreference}
     return sorted(models, key=lambda m: m._meta.label_lower)
 
 
