@@ -55,3 +55,21 @@ def test_prune_task_results_keeps_the_recent_ones(settings):
         TaskResult.objects.filter(pk=result.pk).update(date_done=now - timedelta(days=age))
     assert tasks.prune_task_results() == 2
     assert sorted(TaskResult.objects.values_list("task_id", flat=True)) == ["t2", "t3"]
+
+
+def test_run_checks_command():
+    from decimal import Decimal
+
+    from inventory.models import Part, PartSubscription
+    from tests.factories import PartFactory, UserFactory
+
+    part = PartFactory(minimum_stock=5)
+    Part.objects.filter(pk=part.pk).update(in_stock_total=Decimal(1))
+    PartSubscription.objects.create(user=UserFactory(), part=part)
+    out = io.StringIO()
+    call_command("run_checks", "--check", "low_stock", stdout=out)
+    assert out.getvalue() == "low_stock: 1 notification raised\n"
+    out = io.StringIO()
+    call_command("run_checks", stdout=out)
+    assert "low_stock: 0 notifications raised" in out.getvalue()
+    assert "failed_jobs: 0 notifications raised" in out.getvalue()
