@@ -209,7 +209,9 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     # first: refuses locked-out username + IP combinations before any password is checked
     "config.login_throttle.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading request.user with the inbox's unread count (no extra
+    # query per page for the sidebar badge: admin_customisations/notifications/auth.py)
+    "admin_customisations.notifications.auth.StockroomModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 

@@ -26,8 +26,15 @@ def unread_count(user) -> int:
 
 
 def unread_badge(request) -> str:
-    """The sidebar badge of the inbox: the unread count, empty when there is none."""
-    count = getattr(request, "_unread_notifications", None)
+    """The sidebar badge of the inbox: the unread count, empty when there is none.
+
+    The count comes with ``request.user`` (``notifications.auth``: loaded in the same query
+    as the user); a user set by other means costs one query, once per request."""
+    from admin_customisations.notifications.auth import ATTRIBUTE
+
+    count = getattr(request.user, ATTRIBUTE, None)
     if count is None:
-        count = request._unread_notifications = unread_count(request.user)
+        count = unread_count(request.user)
+        if getattr(request.user, "pk", None):
+            setattr(request.user, ATTRIBUTE, count)
     return str(count) if count else ""

@@ -156,3 +156,18 @@ def test_the_inbox_renders_in_a_bounded_number_of_queries(
     client.force_login(me)
     with django_assert_max_num_queries(15):
         assert client.get(INBOX).status_code == 200
+
+
+def test_the_badge_costs_no_query_of_its_own(client, people):
+    """The count is loaded with request.user (notifications/auth.py), not by a query per page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    me, _ = people
+    note(me, PartFactory(), is_open=False)
+    client.force_login(me)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("admin:index")).content.decode()
+    assert re.search(r"<span class=\"font-semibold[^>]*>\s*1\s*</span>", sidebar_entry(page))
+    touching = [q["sql"] for q in queries if "admin_customisations_notification" in q["sql"]]
+    assert len(touching) == 1 and '"auth_user"' in touching[0]
