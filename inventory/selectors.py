@@ -240,6 +240,8 @@ def allocatable_items(queryset, part_ids):
         )
         .filter(free__gt=0)
     )
+
+
 # ---------------------------------------------------------------- subscriptions
 
 

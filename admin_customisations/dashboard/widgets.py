@@ -432,15 +432,38 @@ def jobs_section(user):
     )
 
 
+def notifications_section(user):
+    """My unread notifications, newest first, read from the unread index; the count comes
+    with the signed-in user (notifications.auth) or costs one more indexed COUNT."""
+    from admin_customisations.notifications.auth import ATTRIBUTE
+    from admin_customisations.notifications.models import Notification
+    from admin_customisations.notifications.selectors import unread_count, unread_notifications
+
+    rows = [
+        Row(
+            notification.title,
+            notification.link or None,
+            meta=f"{notification.get_condition_display()} · "
+            f"{timezone.localtime(notification.created_at):%Y-%m-%d %H:%M}",
+        )
+        for notification in unread_notifications(user, limit=5)
+    ]
+    count = getattr(user, ATTRIBUTE, None)
+    if count is None:
+        count = unread_count(user)
+    return Section(
+        "my_notifications",
+        f"Unread notifications ({count})",
+        rows,
+        more=Link("Inbox", changelist(Notification)),
+        empty="No unread notifications.",
+    )
+
+
 # The "My work" lists, in page order: each is ``section(user) -> Section | None`` (None when
 # the user may not see it). One query each at most.
-# INTEGRATION POINT (notifications): add ``notifications_section`` here once
-# admin_customisations/notifications lands, e.g.
-#     def notifications_section(user):
-#         from admin_customisations.notifications.selectors import unread_count, unread_notifications
-#         rows = [Row(n.title, n.url, meta=...) for n in unread_notifications(user, limit=5)]
-#         return Section("my_notifications", f"Unread notifications ({unread_count(user)})", rows)
 MY_WORK_SECTIONS = [
+    notifications_section,
     purchase_orders_section,
     sales_orders_section,
     return_orders_section,

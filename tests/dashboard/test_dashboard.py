@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db
 ALL_KPIS = ["parts", "stock_value", "expiring", "purchase_orders", "sales_orders", "builds", "jobs"]
 ALL_CHARTS = ["stock_value_by_category", "order_value_by_month", "builds_completed_by_week"]
 ALL_SECTIONS = [
+    "my_notifications",
     "my_purchase_orders",
     "my_sales_orders",
     "my_return_orders",
@@ -45,7 +46,7 @@ EXPECTED = {
     "engineer": (
         ["parts", "stock_value", "expiring", "builds", "jobs"],
         ["stock_value_by_category", "builds_completed_by_week"],
-        ["my_builds", "my_jobs"],
+        ["my_notifications", "my_builds", "my_jobs"],
         False,
     ),
 }
@@ -298,3 +299,32 @@ def test_the_sidebar_starts_with_the_dashboard(client, demo_users):
     _, html = page(login(client, demo_users["engineer"]))
     assert "Dashboard" in html
     assert html.index("Dashboard") < html.index("/admin/inventory/part/")
+
+
+def test_my_work_shows_my_unread_notifications_only(client, demo_users):
+    from django.contrib.contenttypes.models import ContentType
+
+    from admin_customisations.notifications.models import Notification
+    from inventory.models import Part
+
+    allaccess, reader = demo_users["allaccess"], demo_users["reader"]
+    kind = ContentType.objects.get_for_model(Part)
+    for n, (user, read) in enumerate(
+        [(allaccess, False)] * 7 + [(allaccess, True), (reader, False)]
+    ):
+        part = PartFactory()
+        Notification.objects.create(
+            recipient=user,
+            condition=Notification.Condition.LOW_STOCK,
+            content_type=kind,
+            object_id=part.pk,
+            title=f"Low stock: note {n}",
+            link=f"/admin/inventory/part/{part.pk}/change/",
+            read_at=timezone.now() if read else None,
+        )
+    _, html = page(login(client, allaccess))
+    mine = html.split('data-section="my_notifications"', 1)[1].split("data-section=", 1)[0]
+    assert "Unread notifications (7)" in mine
+    assert mine.count("Low stock: note") == 5  # the newest five
+    assert "note 6" in mine and "note 1" not in mine
+    assert "note 7" not in mine and "note 8" not in mine  # read, someone else's

@@ -22,6 +22,7 @@ EXPECTED_TASKS = {
     "stockroom.check_overdue_orders",
     "stockroom.check_failed_jobs",
     "stockroom.prune_task_results",
+    "stockroom.refresh_dashboard",
 }
 
 
