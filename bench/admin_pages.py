@@ -113,6 +113,23 @@ PAGES = [
     ("part BOM page, deep", "/admin/inventory/part/{assembly}/bom/", "builds_bomitem"),
     ("part change page, many stock items", "/admin/inventory/part/{busy_part}/change/", PART),
     ("part history page", "/admin/inventory/part/{busy_part}/history/", "inventory_historicalpart"),
+    # the part page's lazy tabs (inventory/admin/part_tabs.py), first page of each
+    *(
+        (
+            f"part tab {slug}, many stock items",
+            f"/admin/inventory/part/{{busy_part}}/tab/{slug}/",
+            PART,
+        )
+        for slug in (
+            "stock",
+            "allocations",
+            "builds",
+            "purchase-orders",
+            "sales-orders",
+            "used-in",
+            "history",
+        )
+    ),
     ("stock item changelist", "/admin/inventory/stockitem/", STOCK),
     ("stock item changelist, page 500", "/admin/inventory/stockitem/?p={page}", STOCK),
     ("{sorts:stockitem}", "/admin/inventory/stockitem/", STOCK),
@@ -140,6 +157,15 @@ PAGES = [
     ("stock item changelist, state all", "/admin/inventory/stockitem/?state=all", STOCK),
     ("stock item changelist, state shipped", "/admin/inventory/stockitem/?state=shipped", STOCK),
     ("stock item change page", "/admin/inventory/stockitem/{item}/change/", STOCK),
+    # an action on the item's own page (admin_customisations.actions.detail_from_form_action)
+    ("stock item page action: move", "/admin/inventory/stockitem/{item}/move-stock/", STOCK),
+    # what the sales allocation picker offers for an order of the busiest part
+    (
+        "picker: sales allocation",
+        "/admin/inventory/stockitem/picker/?picker=sales_allocation&scope={busy_sales_order}"
+        "&app_label=orders&model_name=salesorderallocation&field_name=item&term=",
+        STOCK,
+    ),
     (
         "stock item history page",
         "/admin/inventory/stockitem/{item}/history/",
@@ -261,6 +287,12 @@ def context():
         .values_list("part", flat=True)
         .first()
     )
+    from orders.models import SalesOrderLine
+
+    busy_sales_order = (
+        SalesOrderLine.objects.filter(part_id=busy_part).values_list("order", flat=True).first()
+        or SalesOrderLine.objects.values_list("order", flat=True).first()
+    )
     busy_location = (
         StockItem.objects.order_by()
         .values("location")
@@ -288,6 +320,7 @@ def context():
         "page": 50 if ARGS.quick else 500,
         "assembly": assembly,
         "busy_part": busy_part,
+        "busy_sales_order": busy_sales_order,
         "busy_location": busy_location,
         "site": site.pk if site else busy_location,
         "category": category,
