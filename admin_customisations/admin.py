@@ -25,6 +25,7 @@ from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldBooleanSwitchWidget
 
+from admin_customisations.base import JavaScriptCatalogMixin
 from admin_customisations.history import log_admin as _log_admin  # noqa: F401  (Recent changes)
 from admin_customisations.jobs import admin as _job_admin  # noqa: F401  (registers the job pages)
 from admin_customisations.notifications import admin as _notification_admin  # noqa: F401  (inbox)
@@ -47,7 +48,7 @@ admin.site.index_template = "admin_customisations/dashboard/index.html"
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin, ModelAdmin):
+class UserAdmin(JavaScriptCatalogMixin, BaseUserAdmin, ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -118,7 +119,7 @@ class GroupRolesForm(_RoleGridFields, forms.ModelForm):
 
 
 @admin.register(Group)
-class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+class GroupAdmin(JavaScriptCatalogMixin, BaseGroupAdmin, ModelAdmin):
     form = GroupRolesForm
     list_display = ["name", "role_summary", "member_count"]
     readonly_fields = ["permission_summary"]

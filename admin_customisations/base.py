@@ -24,7 +24,21 @@ from admin_customisations.service_errors import ServiceErrorsAdminMixin
 from inventory.services.actors import acting_as, people
 
 
+class JavaScriptCatalogMixin:
+    """Django's JavaScript catalog (gettext, ngettext, interpolate) ahead of every admin
+    script: actions.js, calendar.js and the date shortcuts call it as they load or run.
+    Django's change_form/change_list templates load it themselves; every other page showing
+    the admin's media (delete, history, action, import and export forms: modeladmin.media +
+    form.media) would otherwise throw "gettext is not defined". Every Stockroom admin has it,
+    also those not on the base class (change log, inbox, users and groups)."""
+
+    @property
+    def media(self):
+        return forms.Media(js=[reverse("admin:jsi18n")]) + super().media
+
+
 class StockroomModelAdmin(
+    JavaScriptCatalogMixin,
     ServiceErrorsAdminMixin,  # a service's refusal at save/delete time is a message, not a 500
     ObjectRulesActionsMixin,  # detail actions on one object follow its object rules
     SafeHistoryAdminMixin,  # history version pages: revert needs change permission, via services
@@ -42,15 +56,6 @@ class StockroomModelAdmin(
     list_filter_submit = True
     warn_unsaved_form = True
     compressed_fields = True
-
-    @property
-    def media(self):
-        # Django's JavaScript catalog (gettext, ngettext, interpolate) ahead of every admin
-        # script: actions.js, calendar.js and the date shortcuts call it as they load or run.
-        # Django's change_form/change_list templates load it themselves; every other page
-        # showing this media (delete, history, action and import forms: modeladmin.media +
-        # form.media) would otherwise throw "gettext is not defined".
-        return forms.Media(js=[reverse("admin:jsi18n")]) + super().media
 
     # One permission question (admin_customisations.permissions): the role's model
     # permission combined with the object rules (ownership, responsible party).

@@ -131,6 +131,22 @@ def holds_admin_role(user) -> bool:
     )
 
 
+def admin_role_users():
+    """The users ``holds_admin_role`` accepts, as a queryset (active superusers, and active
+    users granted *change* on the periodic tasks directly or through a group)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    query = Q(is_superuser=True)
+    perm = Permission.objects.filter(
+        content_type__app_label="django_celery_beat", codename="change_periodictask"
+    ).first()
+    if perm is not None:
+        query |= Q(user_permissions=perm) | Q(groups__permissions=perm)
+    return get_user_model()._default_manager.filter(query, is_active=True).distinct()
+
+
 ROLE_CHOICES = [(role.name, role.label) for role in ROLES]
 
 # The demo groups, as in InvenTree's demo: role -> actions.

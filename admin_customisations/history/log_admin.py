@@ -18,6 +18,7 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import display
 
+from admin_customisations.base import JavaScriptCatalogMixin
 from admin_customisations.history.changelog import tracked_models
 from admin_customisations.history.entries import describe_entries, object_link
 from admin_customisations.history.models import ChangeLogEntry
@@ -95,7 +96,9 @@ class ChangeLogList(IndexOrderChangeList):
 
 
 @admin.register(ChangeLogEntry)
-class ChangeLogAdmin(BackgroundExportMixin, ImportExportAdminMixin, ModelAdmin):
+class ChangeLogAdmin(
+    JavaScriptCatalogMixin, BackgroundExportMixin, ImportExportAdminMixin, ModelAdmin
+):
     """Read-only; the spreadsheet export is the base admin's (no history of its own)."""
 
     show_full_result_count = False

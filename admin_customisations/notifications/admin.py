@@ -19,6 +19,7 @@ from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 from unfold.widgets import UnfoldBooleanSwitchWidget
 
+from admin_customisations.base import JavaScriptCatalogMixin
 from admin_customisations.notifications import services
 from admin_customisations.notifications.models import Notification
 
@@ -92,7 +93,7 @@ def _back_to_inbox(request):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ModelAdmin):
+class NotificationAdmin(JavaScriptCatalogMixin, ModelAdmin):
     list_display = ["headline", "condition_badge", "message", "created_at", "read_state"]
     list_display_links = None
     list_filter = [ReadFilter, "condition"]

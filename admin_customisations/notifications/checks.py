@@ -10,7 +10,7 @@ Recipients:
   category or any category above it (``inventory.selectors.SubscriberMap``);
 * overdue purchase, sales, return and build orders: the responsible user, or every member
   of the responsible group;
-* failed background jobs: the Administration role (whoever may view every job) and the
+* failed background jobs: the Administration role (``roles.holds_admin_role``) and the
   job's own user.
 """
 
@@ -233,17 +233,11 @@ def check_overdue_orders(today=None) -> int:
 
 
 def job_administrator_ids() -> set[int]:
-    """Users of the Administration role: superusers and whoever may view every job."""
-    from django.contrib.auth.models import Permission
+    """Staff users of the Administration role (``roles.holds_admin_role``: superusers and
+    whoever holds the role with change; the demo groups hold it with view only)."""
+    from admin_customisations.roles import admin_role_users
 
-    perm = Permission.objects.filter(
-        content_type__app_label="admin_customisations", codename="view_backgroundjob"
-    ).first()
-    query = Q(is_superuser=True)
-    if perm is not None:
-        query |= Q(user_permissions=perm) | Q(groups__permissions=perm)
-    users = get_user_model()._default_manager.filter(query, is_active=True, is_staff=True)
-    return set(users.values_list("pk", flat=True).distinct())
+    return set(admin_role_users().filter(is_staff=True).values_list("pk", flat=True))
 
 
 def check_failed_jobs(now=None) -> int:
