@@ -228,7 +228,9 @@ def form_action(
     return admin.action(description=description, permissions=[permission])(action)
 
 
-def detail_from_form_action(list_action, *, name=None, icon=None, variant=None):
+def detail_from_form_action(
+    list_action, *, name=None, icon=None, variant=None, url_path=None, description=None
+):
     """The change-page button (an unfold ``actions_detail`` entry) for ``form_action``
     list action ``list_action``: the same form on the same page, for this object only.
 
@@ -236,7 +238,8 @@ def detail_from_form_action(list_action, *, name=None, icon=None, variant=None):
     for a queryset of just this object and returns to the object's page with the message
     (a refusal re-shows the form with the message, nothing changed). The button is named
     ``name`` (default ``detail_<action>``: assign it to that attribute of the ModelAdmin
-    and list it in ``actions_detail``) and needs the list action's permission.
+    and list it in ``actions_detail``) and needs the list action's permission; ``url_path``
+    and ``description`` default to the list action's name and description.
     """
     action_name = list_action.__name__
 
@@ -256,8 +259,8 @@ def detail_from_form_action(list_action, *, name=None, icon=None, variant=None):
     view.form_action_name = action_name
     extra = {"variant": variant} if variant is not None else {}
     return unfold_action(
-        description=list_action.short_description,
-        url_path=action_name.replace("_", "-"),
+        description=description or list_action.short_description,
+        url_path=url_path or action_name.replace("_", "-"),
         permissions=list(list_action.allowed_permissions),
         icon=icon,
         **extra,

@@ -17,6 +17,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 
+from admin_customisations.actions import detail_from_form_action
 from admin_customisations.base import ResponsibleAdminMixin, StockroomModelAdmin
 from inventory.admin.filters import YesNoFilter
 from inventory.services.common import fmt
@@ -26,7 +27,6 @@ from orders.admin.purchase_actions import (
     RECEIVABLE,
     TRANSITIONS,
     receive_view,
-    run_detail_action,
 )
 from orders.admin.sourcing_inlines import CheckedModelForm
 from orders.choices import ORDER_STATUS_COLOURS, PURCHASE_OPEN
@@ -279,27 +279,36 @@ class PurchaseOrderAdmin(ResponsibleAdminMixin, StockroomModelAdmin):
             return HttpResponseRedirect(reverse("admin:orders_purchaseorder_changelist"))
         return receive_view(self, request, order)
 
-    @action(description="Place order", url_path="place", permissions=["place"], icon="send")
-    def place_detail(self, request, object_id):
-        return run_detail_action(self, request, object_id, TRANSITIONS["place"][0])
-
-    @action(description="Put on hold", url_path="hold", permissions=["place"], icon="pause")
-    def hold_detail(self, request, object_id):
-        return run_detail_action(self, request, object_id, TRANSITIONS["hold"][0])
-
-    @action(description="Complete", url_path="complete", permissions=["place"], icon="done_all")
-    def complete_detail(self, request, object_id):
-        return run_detail_action(self, request, object_id, TRANSITIONS["complete"][0])
-
-    @action(
-        description="Cancel order",
+    # the list actions' forms and services, for this order (detail_from_form_action)
+    place_detail = detail_from_form_action(
+        TRANSITIONS["place"][0],
+        name="place_detail",
+        url_path="place",
+        description="Place order",
+        icon="send",
+    )
+    hold_detail = detail_from_form_action(
+        TRANSITIONS["hold"][0],
+        name="hold_detail",
+        url_path="hold",
+        description="Put on hold",
+        icon="pause",
+    )
+    complete_detail = detail_from_form_action(
+        TRANSITIONS["complete"][0],
+        name="complete_detail",
+        url_path="complete",
+        description="Complete",
+        icon="done_all",
+    )
+    cancel_detail = detail_from_form_action(
+        TRANSITIONS["cancel"][0],
+        name="cancel_detail",
         url_path="cancel",
-        permissions=["place"],
+        description="Cancel order",
         icon="cancel",
         variant=ActionVariant.DANGER,
     )
-    def cancel_detail(self, request, object_id):
-        return run_detail_action(self, request, object_id, TRANSITIONS["cancel"][0])
 
     # --- list and page figures (annotations from the selector) ---
 

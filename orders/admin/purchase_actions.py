@@ -7,7 +7,6 @@ at the top). Refusals are shown on the form and change nothing.
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -319,17 +318,3 @@ PURCHASE_ORDER_ACTIONS = [
     receive_order,
     receive_outstanding,
 ]
-
-
-def run_detail_action(modeladmin, request, object_id, action):
-    """Run a changelist action for one order from its page; back to the page when done."""
-    queryset = modeladmin.get_queryset(request).filter(pk=unquote(object_id))
-    if not queryset.exists():
-        modeladmin.message_user(request, "This purchase order no longer exists.", messages.ERROR)
-        return HttpResponseRedirect(reverse("admin:orders_purchaseorder_changelist"))
-    response = action(modeladmin, request, queryset)
-    if response is None:
-        return HttpResponseRedirect(
-            reverse("admin:orders_purchaseorder_change", args=[unquote(object_id)])
-        )
-    return response
