@@ -251,7 +251,8 @@ def build_plans(users) -> list[UserPlan]:
 
             part = Part.objects.get(ipn=DOC_PART_IPN)
             url = reverse("admin:inventory_part_change", args=[part.pk])
-            plan.visits.append(Visit("part page", url, 200))
+            # opened on its Stock tab (lazy: fetched after the page loads)
+            plan.visits.append(Visit("part page", url + "#dataset-tab-stock", 200))
             plan.visits.extend(order_page_visits(user))
         plans.append(plan)
     return plans
@@ -346,6 +347,7 @@ def open_action_form(page, base_url, visit) -> tuple[object, list[str]]:
 def save_doc_screenshot(page, name):
     """A README screenshot (docs/screenshots/): what a 1,440 × 900 screen shows."""
     DOCS_SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("networkidle")  # lazy tabs and charts have drawn
     page.screenshot(path=DOCS_SCREENSHOT_DIR / name)
 
 
