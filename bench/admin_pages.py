@@ -38,9 +38,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-FULL = {"parts": 100_000, "stock_items": 1_000_000, "orders": 1000, "bom_depth": 4, "seed": 1}
-QUICK = {"parts": 5_000, "stock_items": 50_000, "orders": 50, "bom_depth": 4, "seed": 1}
-
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -58,7 +55,7 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
-from bench._dataset import setup_django  # noqa: E402
+from bench._dataset import ensure_dataset, setup_django  # noqa: E402
 
 setup_django(quick=ARGS.quick)
 
@@ -66,13 +63,12 @@ import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib import admin  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from builds.models import BomItem  # noqa: E402
-from inventory.models import Part, PartCategory, StockItem, StockLocation  # noqa: E402
+from inventory.models import Part, StockItem, StockLocation  # noqa: E402
 
 STOCK = "inventory_stockitem"
 PART = "inventory_part"
@@ -241,25 +237,6 @@ def sortable(model_admin, column):
     except Exception:
         return False
     return True
-
-
-def ensure_dataset():
-    call_command("migrate", verbosity=0)
-    size = QUICK if ARGS.quick else FULL
-    if not PartCategory.objects.filter(name=f"Generated {size['seed']}", parent=None).exists():
-        print(f"building the dataset ({size}) ...", flush=True)
-        started = time.perf_counter()
-        call_command("load_demo", verbosity=0)
-        call_command(
-            "generate_data",
-            parts=size["parts"],
-            stock_items=size["stock_items"],
-            orders=size["orders"],
-            bom_depth=size["bom_depth"],
-            seed=size["seed"],
-            verbosity=0,
-        )
-        print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def context():
@@ -485,7 +462,7 @@ def main():
             print(f"{name:<58} {url}")
         return
     total = time.perf_counter()
-    ensure_dataset()
+    ensure_dataset(quick=ARGS.quick)
     ctx = context()
     user = get_user_model().objects.get(username="allaccess")
     client = Client()

@@ -19,42 +19,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-FULL = {"parts": 100_000, "stock_items": 1_000_000, "orders": 1000, "bom_depth": 4, "seed": 1}
-QUICK = {"parts": 5_000, "stock_items": 50_000, "orders": 50, "bom_depth": 4, "seed": 1}
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--quick", action="store_true", help="1/20 scale dataset")
 ARGS = parser.parse_args()
 
-from bench._dataset import setup_django  # noqa: E402
+from bench._dataset import ensure_dataset, setup_django  # noqa: E402
 
 setup_django(quick=ARGS.quick)
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from admin_customisations.models import Notification  # noqa: E402
 from admin_customisations.notifications import checks, services  # noqa: E402
-from inventory.models import PartCategory, PartSubscription, StockItem  # noqa: E402
-
-
-def ensure_dataset():
-    call_command("migrate", verbosity=0)
-    size = QUICK if ARGS.quick else FULL
-    if not PartCategory.objects.filter(name=f"Generated {size['seed']}", parent=None).exists():
-        print(f"building the dataset ({size}) ...", flush=True)
-        started = time.perf_counter()
-        call_command("load_demo", verbosity=0)
-        call_command("generate_data", verbosity=0, **size)
-        print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
-    return PartCategory.objects.get(name=f"Generated {size['seed']}", parent=None)
+from inventory.models import PartSubscription, StockItem  # noqa: E402
 
 
 def main():
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    root = ensure_dataset()
+    root = ensure_dataset(quick=ARGS.quick)
     user, _ = get_user_model().objects.get_or_create(
         username="bench-notified", defaults={"is_staff": True, "email": "bench@example.com"}
     )

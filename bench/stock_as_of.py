@@ -28,8 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-FULL = {"parts": 100_000, "stock_items": 1_000_000, "orders": 1000, "bom_depth": 4, "seed": 1}
-QUICK = {"parts": 5_000, "stock_items": 50_000, "orders": 50, "bom_depth": 4, "seed": 1}
 PART_NAME = "Bench as-of part"
 
 
@@ -44,13 +42,12 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
-from bench._dataset import setup_django  # noqa: E402
+from bench._dataset import ensure_dataset, setup_django  # noqa: E402
 
 setup_django(quick=ARGS.quick)
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -71,18 +68,6 @@ from inventory.services.stock import (  # noqa: E402
     stock_item_remove,
 )
 from inventory.services.stock_bulk import stock_items_move  # noqa: E402
-
-
-def ensure_dataset():
-    call_command("migrate", verbosity=0)
-    size = QUICK if ARGS.quick else FULL
-    if not PartCategory.objects.filter(name=f"Generated {size['seed']}", parent=None).exists():
-        print(f"building the dataset ({size}) ...", flush=True)
-        started = time.perf_counter()
-        call_command("load_demo", verbosity=0)
-        call_command("generate_data", verbosity=0, **size)
-        print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
-    return PartCategory.objects.get(name=f"Generated {size['seed']}", parent=None)
 
 
 def ensure_busy_part(user):
@@ -193,7 +178,7 @@ def with_latest_sql(function, call):
 
 
 def main():
-    root = ensure_dataset()
+    root = ensure_dataset(quick=ARGS.quick)
     user = get_user_model().objects.filter(username="allaccess").first()
     part, middle = ensure_busy_part(user)
     history = selectors_as_of.history_model()
