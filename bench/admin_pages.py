@@ -68,6 +68,7 @@ from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from builds.models import BomItem  # noqa: E402
+from inventory.admin.part_tabs import part_tabs  # noqa: E402
 from inventory.models import Part, StockItem, StockLocation  # noqa: E402
 
 STOCK = "inventory_stockitem"
@@ -116,15 +117,7 @@ PAGES = [
             f"/admin/inventory/part/{{busy_part}}/tab/{slug}/",
             PART,
         )
-        for slug in (
-            "stock",
-            "allocations",
-            "builds",
-            "purchase-orders",
-            "sales-orders",
-            "used-in",
-            "history",
-        )
+        for slug in (tab.slug for tab in part_tabs())
     ),
     ("stock item changelist", "/admin/inventory/stockitem/", STOCK),
     ("stock item changelist, page 500", "/admin/inventory/stockitem/?p={page}", STOCK),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from unfold.decorators import display
 
 from admin_customisations.base import StockroomModelAdmin
+from admin_customisations.filters import DefaultChoiceFilter
 from admin_customisations.jobs import runner
 from admin_customisations.models import BackgroundJob, JobItem
 
@@ -39,7 +40,7 @@ def may_manage_job(user, job) -> bool:
     return job.created_by_id == user.pk or is_job_admin(user)
 
 
-class StartedByFilter(admin.SimpleListFilter):
+class StartedByFilter(DefaultChoiceFilter):
     """Job administrators see every job by default, everyone else their own ("me")."""
 
     title = "started by"
@@ -50,16 +51,8 @@ class StartedByFilter(admin.SimpleListFilter):
             return []
         return [("me", "Me"), ("all", "Everyone")]
 
-    def value(self):
-        return super().value() or ("all" if is_job_admin(self.request.user) else "me")
-
-    def choices(self, changelist):
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
+    def default(self, request):
+        return "all" if is_job_admin(request.user) else "me"
 
     def queryset(self, request, queryset):
         if self.value() == "all" and may_see_all_jobs(request.user):

@@ -20,6 +20,7 @@ from unfold.forms import BaseDialogForm
 from unfold.widgets import UnfoldBooleanSwitchWidget
 
 from admin_customisations.base import JavaScriptCatalogMixin
+from admin_customisations.filters import DefaultChoiceFilter
 from admin_customisations.notifications import services
 from admin_customisations.notifications.models import Notification
 
@@ -37,7 +38,7 @@ CONDITION_BADGES = {
 }
 
 
-class ReadFilter(admin.SimpleListFilter):
+class ReadFilter(DefaultChoiceFilter):
     """Unread by default; "Read" and "All" on request."""
 
     title = "status"
@@ -46,16 +47,8 @@ class ReadFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [("unread", "Unread"), ("read", "Read"), ("all", "All")]
 
-    def value(self):
-        return super().value() or "unread"
-
-    def choices(self, changelist):
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
+    def default(self, request):
+        return "unread"
 
     def queryset(self, request, queryset):
         if self.value() == "unread":

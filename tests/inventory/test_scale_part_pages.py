@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from builds.services.build import build_order_complete, build_order_create
 from builds.services.build_outputs import build_output_complete, build_output_create
 from builds.services.build_stock import build_allocate
+from inventory.admin.part_tabs import part_tabs
 from inventory.choices import StockStatus
 from inventory.figures import deferred_refresh, refresh_location_counts, refresh_part_stock
 from inventory.models import Part, StockItem, StockLocation
@@ -538,15 +539,7 @@ def part_with(n: int):
     return part
 
 
-TAB_SLUGS = [
-    "stock",
-    "allocations",
-    "builds",
-    "purchase-orders",
-    "sales-orders",
-    "used-in",
-    "history",
-]
+TAB_SLUGS = [tab.slug for tab in part_tabs()]  # every lazy tab of the part page
 
 
 def tab_urls(part):
