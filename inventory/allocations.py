@@ -41,6 +41,11 @@ def allocation_sources() -> list[AllocationSource]:
     return list(_SOURCES.values())
 
 
+def allocation_source(model: str) -> AllocationSource:
+    """The registered source of model label ``model`` (e.g. ``"builds.BuildItem"``)."""
+    return _SOURCES[model]
+
+
 def _sum_subquery(source: AllocationSource, **outer_filter) -> Coalesce:
     rows = source.rows().filter(**outer_filter).order_by()
     total = (

@@ -58,6 +58,10 @@ class ReadFilter(DefaultChoiceFilter):
         return queryset
 
 
+def marked_read_message(count: int) -> str:
+    return f"Marked {count} notification{'' if count == 1 else 's'} read."
+
+
 class ConfirmDialogForm(BaseDialogForm):
     """Nothing to fill in: the dialog confirms (and makes the request a POST)."""
 
@@ -152,9 +156,7 @@ class NotificationAdmin(JavaScriptCatalogMixin, ModelAdmin):
     @admin.action(description="Mark read", permissions=["view"])
     def mark_read(self, request, queryset):
         marked = services.notifications_mark_read(user=request.user, queryset=queryset)
-        self.message_user(
-            request, f"Marked {marked} notification{'' if marked == 1 else 's'} read."
-        )
+        self.message_user(request, marked_read_message(marked))
 
     @action(
         description="Mark all read",
@@ -171,9 +173,7 @@ class NotificationAdmin(JavaScriptCatalogMixin, ModelAdmin):
         if request.method != "POST":
             raise PermissionDenied
         marked = services.notifications_mark_all_read(user=request.user)
-        self.message_user(
-            request, f"Marked {marked} notification{'' if marked == 1 else 's'} read."
-        )
+        self.message_user(request, marked_read_message(marked))
         return _back_to_inbox(request)
 
     @action(

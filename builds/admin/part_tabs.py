@@ -33,9 +33,9 @@ BUILD_TABLE = Table(
 
 
 def _build_allocation_rows(part):
-    from inventory.allocations import allocation_sources
+    from inventory.allocations import allocation_source
 
-    source = next(s for s in allocation_sources() if s.model == "builds.BuildItem")
+    source = allocation_source("builds.BuildItem")
     return (
         source.rows()
         .filter(stock_item__part=part)

@@ -57,9 +57,9 @@ SALES_TABLE = Table(
 
 
 def _sales_allocation_rows(part):
-    from inventory.allocations import allocation_sources
+    from inventory.allocations import allocation_source
 
-    source = next(s for s in allocation_sources() if s.model == "orders.SalesOrderAllocation")
+    source = allocation_source("orders.SalesOrderAllocation")
     return (
         source.rows()
         .filter(item__part=part)
